@@ -1,0 +1,67 @@
+"""Request dependencies: the database session, the settings, and who is calling.
+
+`SessionDep` yields one AsyncSession per request. It commits after the endpoint returns and before the response
+is sent (`scope="function"`, FastAPI >= 0.121), so a failing commit reaches the client as an error instead of a
+success that was never stored; on any exception it rolls back. Services only flush.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.service import AuthService
+from app.core.config import Settings
+from app.core.errors import ForbiddenError, NotAuthenticatedError
+from app.db.models import Role, User
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+_bearer = HTTPBearer(auto_error=False, description="A JWT from `POST /api/v1/auth/token`.")
+
+
+async def get_current_user(
+    session: SessionDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    """The active user that the bearer token names. 401 (with `WWW-Authenticate: Bearer`) for a missing,
+    malformed, expired or forged token, or a user that is gone or deactivated."""
+    if credentials is None:
+        raise NotAuthenticatedError("Missing bearer token")
+    return await AuthService(session, settings).user_for_token(credentials.credentials)
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def require_admin(user: CurrentUser) -> User:
+    """The current user if an admin; 403 otherwise."""
+    if user.role is not Role.admin:
+        raise ForbiddenError("This operation needs the admin role")
+    return user
+
+
+AdminUser = Annotated[User, Depends(require_admin)]

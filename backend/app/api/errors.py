@@ -1,0 +1,138 @@
+"""Every error as `application/problem+json` (RFC 9457): `{type, title, status, detail}`, plus `errors` for 422.
+
+Validation errors list `{loc, msg, type}` only: the submitted values (`input`) and pydantic's `ctx`/`url` are
+dropped, so a password or a token sent in the wrong field is never echoed back. Unexpected exceptions become a
+bare 500 problem; the traceback goes to the log, never to the client.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core.errors import AppError
+
+logger = logging.getLogger("jobcost.errors")
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://jobcost.dev/problems/"
+
+
+class ValidationItem(BaseModel):
+    loc: list[str | int] = Field(examples=[["query", "limit"]])
+    msg: str = Field(examples=["Input should be less than or equal to 100"])
+    type: str = Field(examples=["less_than_equal"])
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str = Field(examples=["https://jobcost.dev/problems/not-authenticated"])
+    title: str = Field(examples=["Not authenticated"])
+    status: int = Field(examples=[401])
+    detail: str = Field(examples=["Missing or invalid bearer token"])
+    errors: list[ValidationItem] | None = Field(default=None, description="422 only: which fields and why")
+
+
+def problem_response(status: int, code: str, title: str, detail: str, *,
+                     headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": TYPE_BASE + code, "title": title, "status": status, "detail": detail}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _clean_errors(errors: list[Any]) -> list[dict[str, Any]]:
+    cleaned = []
+    for error in errors:
+        cleaned.append({
+            "loc": [part if isinstance(part, int) else str(part) for part in error.get("loc", ())],
+            "msg": str(error.get("msg", "")),
+            "type": str(error.get("type", "")),
+        })
+    return cleaned
+
+
+def _validation_problem(errors: list[dict[str, Any]]) -> JSONResponse:
+    if any(e["type"] == "json_invalid" for e in errors):
+        return problem_response(400, "malformed-json", "Malformed JSON", "The request body is not valid JSON",
+                                errors=errors)
+    fields = ", ".join(dict.fromkeys(".".join(str(p) for p in e["loc"]) for e in errors))
+    return problem_response(422, "validation-error", "Validation error",
+                            f"Invalid request: {fields}" if fields else "Invalid request", errors=errors)
+
+
+async def _app_error(_: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, AppError):  # registered for this type only
+        raise exc
+    return problem_response(exc.status, exc.code, exc.title, exc.detail, headers=exc.headers or None, **exc.extra)
+
+
+async def _request_validation(_: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, RequestValidationError):  # registered for this type only
+        raise exc
+    return _validation_problem(_clean_errors(list(exc.errors())))
+
+
+async def _pydantic_validation(request: Request, exc: Exception) -> JSONResponse:
+    # A model validated inside a dependency or a handler (e.g. a cross-field check in `Depends(Model)`) raises
+    # pydantic's ValidationError outside FastAPI's request validation; it is still the client's input.
+    if not isinstance(exc, ValidationError):  # registered for this type only
+        raise exc
+    logger.info("validation error raised outside request parsing on %s %s", request.method, request.url.path)
+    return _validation_problem(_clean_errors(list(exc.errors())))
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, StarletteHTTPException):  # registered for this type only
+        raise exc
+    title = {404: "Not found", 405: "Method not allowed", 413: "Content too large"}.get(exc.status_code, "Error")
+    code = title.lower().replace(" ", "-")
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    return problem_response(exc.status_code, code, title, detail, headers=getattr(exc, "headers", None))
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    logger.error("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return problem_response(503, "database-unavailable", "Service unavailable",
+                            "The database is unreachable; try again shortly", headers={"Retry-After": "5"})
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(500, "internal-error", "Internal server error",
+                            "The server failed to handle this request; it has been logged")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(ValidationError, _pydantic_validation)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    for db_error in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, ConnectionError):
+        app.add_exception_handler(db_error, _database_unavailable)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries documenting problem+json bodies for `statuses`."""
+    descriptions = {
+        400: "Malformed request body",
+        401: "Missing, malformed, expired or forged bearer token",
+        403: "Authenticated, but the role or team does not allow this",
+        404: "Not found, or not visible to the caller",
+        409: "Conflicts with existing data",
+        413: "Request body over the documented limit",
+        422: "Invalid parameters or body; `errors` lists each field and why",
+        503: "The database is unreachable",
+    }
+    return {
+        s: {"model": Problem, "description": descriptions.get(s, "Error"), "content": {PROBLEM_JSON: {}}}
+        for s in statuses
+    }

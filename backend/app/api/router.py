@@ -1,0 +1,12 @@
+"""The `/api/v1` router: every domain router, mounted once."""
+
+from fastapi import APIRouter
+
+from app.admin.router import router as admin_router
+from app.auth.router import router as auth_router
+
+API_PREFIX = "/api/v1"
+
+api_router = APIRouter(prefix=API_PREFIX)
+api_router.include_router(auth_router)
+api_router.include_router(admin_router)

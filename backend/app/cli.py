@@ -1,0 +1,200 @@
+"""`jobcost` command line: serve the API, migrate the database, manage users, set up the demo.
+
+Every command reads the same settings as the service (`DATABASE_URL`, `JOBCOST_*`), or `--database-url`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from app.auth.service import AuthService
+from app.core.config import Settings
+from app.core.errors import AppError
+from app.db import migrate
+from app.db.engine import create_engine, create_sessionmaker
+from app.db.models import Role
+
+T = TypeVar("T")
+
+app = typer.Typer(help="jobcost: what GPU and ML compute costs, and who spent it.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+
+console = Console()
+err_console = Console(stderr=True)
+
+DatabaseUrlOption = Annotated[
+    str | None,
+    typer.Option("--database-url", help="Overrides DATABASE_URL.", show_default=False),
+]
+
+
+def _settings(database_url: str | None) -> Settings:
+    try:
+        return Settings(database_url=database_url) if database_url else Settings()
+    except ValueError as exc:
+        err_console.print(f"[red]configuration refused:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _run_with_session(settings: Settings, work: Callable[[AuthService], Awaitable[T]]) -> T:
+    """Run `work` in one committed transaction; AppErrors print their detail and exit 1."""
+
+    async def runner() -> T:
+        engine = create_engine(settings)
+        try:
+            async with create_sessionmaker(engine)() as session, session.begin():
+                return await work(AuthService(session, settings))
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(runner())
+    except AppError as exc:
+        err_console.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+) -> None:
+    """Serve the HTTP API with uvicorn (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    settings = _settings(None)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level=settings.log_level.lower())
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    settings = _settings(database_url)
+    migrate.upgrade(settings.database_url, revision)
+    console.print(f"database at [bold]{revision}[/bold]")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. base or -1.")],
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Revert migrations down to REVISION."""
+    settings = _settings(database_url)
+    migrate.downgrade(settings.database_url, revision)
+    console.print(f"database at [bold]{revision}[/bold]")
+
+
+@db_app.command("check")
+def db_check(database_url: DatabaseUrlOption = None) -> None:
+    """Exit 1 if the models and the migrated schema differ (a migration is missing)."""
+    from alembic.util.exc import CommandError
+
+    settings = _settings(database_url)
+    try:
+        migrate.check(settings.database_url)
+    except CommandError as exc:
+        err_console.print(f"[red]schema drift:[/red] {exc}")
+        raise typer.Exit(1) from None
+    console.print("no drift: models and migrations agree")
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="Sign-in e-mail.")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
+                                          help="8 to 1024 characters; prompted for when omitted.")],
+    role: Annotated[Role, typer.Option(help="admin ingests and manages; member reads its teams.")] = Role.member,
+    team: Annotated[list[str] | None, typer.Option(help="Team the user belongs to; repeat for several.")] = None,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Create a user (teams are created when missing)."""
+    settings = _settings(database_url)
+
+    async def work(auth: AuthService) -> str:
+        user = await auth.create_user(email, password, role, team or [])
+        return f"created {user.role.value} {user.email}" + (
+            f" in {', '.join(t.name for t in user.teams)}" if user.teams else "")
+
+    console.print(_run_with_session(settings, work))
+
+
+def _set_active(email: str, active: bool, database_url: str | None) -> None:
+    settings = _settings(database_url)
+
+    async def work(auth: AuthService) -> str:
+        user = await auth.set_active(email, active)
+        return f"{'activated' if active else 'deactivated'} {user.email}"
+
+    console.print(_run_with_session(settings, work))
+
+
+@users_app.command("deactivate")
+def users_deactivate(
+    email: Annotated[str, typer.Option(help="The user's e-mail.")],
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Stop a user from signing in; tokens already issued stop working at once."""
+    _set_active(email, False, database_url)
+
+
+@users_app.command("activate")
+def users_activate(
+    email: Annotated[str, typer.Option(help="The user's e-mail.")],
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Let a deactivated user sign in again."""
+    _set_active(email, True, database_url)
+
+
+@users_app.command("list")
+def users_list(database_url: DatabaseUrlOption = None) -> None:
+    """Show every user with role, state and teams."""
+    settings = _settings(database_url)
+
+    async def work(auth: AuthService) -> Table:
+        table = Table("email", "role", "active", "teams")
+        for user in await auth.list_users():
+            table.add_row(user.email, user.role.value, "yes" if user.is_active else "no",
+                          ", ".join(t.name for t in user.teams))
+        return table
+
+    console.print(_run_with_session(settings, work))
+
+
+@app.command()
+def demo(database_url: DatabaseUrlOption = None) -> None:
+    """Prepare a development database: migrate it and ensure the development admin
+    (JOBCOST_ADMIN_EMAIL / JOBCOST_ADMIN_PASSWORD, default admin@example.com / admin). Refused in production."""
+    settings = _settings(database_url)
+    if settings.is_production:
+        err_console.print("[red]refused:[/red] `jobcost demo` creates a development admin; JOBCOST_ENV=production")
+        raise typer.Exit(2)
+    migrate.upgrade(settings.database_url)
+    email, password = settings.admin_email, settings.admin_password.get_secret_value()
+
+    async def work(auth: AuthService) -> bool:
+        _, created = await auth.ensure_admin(email, password)
+        return created
+
+    created = _run_with_session(settings, work)
+    console.print(f"database: {settings.database_url}")
+    console.print(f"development admin: [bold]{email}[/bold] / [bold]{password}[/bold]"
+                  + ("" if created else " (already present; password unchanged)"))

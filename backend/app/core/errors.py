@@ -1,0 +1,73 @@
+"""The application's error family. Services raise these; `api/errors.py` renders them as problem+json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    """An error meant for the client: an HTTP status, a stable machine code and a human sentence.
+
+    `code` becomes the last segment of the problem `type` URI, so clients can branch on it.
+    """
+
+    status: int = 400
+    code: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers or {}
+        self.extra = extra
+
+
+class NotAuthenticatedError(AppError):
+    """401: no credentials, or credentials that do not prove who the caller is."""
+
+    status = 401
+    code = "not-authenticated"
+    title = "Not authenticated"
+
+    def __init__(self, detail: str = "Missing or invalid bearer token", **extra: Any) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"}, **extra)
+
+
+class InvalidCredentialsError(NotAuthenticatedError):
+    code = "invalid-credentials"
+    title = "Invalid credentials"
+
+    def __init__(self) -> None:
+        super().__init__("Incorrect email or password")
+
+
+class ForbiddenError(AppError):
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class NotFoundError(AppError):
+    status = 404
+    code = "not-found"
+    title = "Not found"
+
+
+class ConflictError(AppError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class UnprocessableError(AppError):
+    """422 raised by a service for a rule it checks itself (FastAPI's own validation has its own handler)."""
+
+    status = 422
+    code = "validation-error"
+    title = "Validation error"
+
+
+class ServiceUnavailableError(AppError):
+    status = 503
+    code = "service-unavailable"
+    title = "Service unavailable"

@@ -1,0 +1,19 @@
+"""All ORM models, in one place, so that Alembic and every service see the same metadata."""
+
+from app.db.models.cost_snapshot import CostSnapshot
+from app.db.models.gpu_price import GpuPrice
+from app.db.models.job import CostSource, Job, JobStatus
+from app.db.models.team import Team
+from app.db.models.user import Role, User, team_members
+
+__all__ = [
+    "CostSnapshot",
+    "CostSource",
+    "GpuPrice",
+    "Job",
+    "JobStatus",
+    "Role",
+    "Team",
+    "User",
+    "team_members",
+]

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db.base import Base, Timestamps, UUIDPrimaryKey
+from app.db.models.team import Team
+from app.db.types import Micros, UTCDateTime
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+    preempted = "preempted"
+
+
+class CostSource(StrEnum):
+    billed = "billed"
+    estimated = "estimated"
+    unpriced = "unpriced"
+
+
+def _str_enum(enum: type[StrEnum], name: str) -> Enum:
+    return Enum(enum, native_enum=False, create_constraint=True, length=16, name=name,
+                values_callable=lambda e: [m.value for m in e])
+
+
+class Job(UUIDPrimaryKey, Timestamps, Base):
+    """One unit of compute work, keyed by its external `job_id`.
+
+    Exact integer storage: `gpu_milli` is GPUs × 1000, `gpu_us` is GPU-microseconds (gpu_milli × run ms),
+    money columns are micro-USD (`Micros`). `content_hash` is the hash of the normalised record: equal hash
+    means an ingest changes nothing.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_started_at_job_id", "started_at", "job_id"),
+    )
+
+    job_id: Mapped[str] = mapped_column(String(255), nullable=False, unique=True)
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("teams.id", ondelete="RESTRICT"), nullable=False, index=True)
+    user_name: Mapped[str | None] = mapped_column(String(255))
+    model_name: Mapped[str | None] = mapped_column(String(255), index=True)
+    gpu_type: Mapped[str | None] = mapped_column(String(64))
+    gpu_milli: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
+    provider: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[JobStatus] = mapped_column(_str_enum(JobStatus, "job_status"), nullable=False)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    observed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    billed_cost: Mapped[Decimal | None] = mapped_column("billed_cost_micros", Micros)
+    cost: Mapped[Decimal | None] = mapped_column("cost_micros", Micros)
+    gpu_us: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
+    cost_source: Mapped[CostSource] = mapped_column(_str_enum(CostSource, "cost_source"), nullable=False)
+    labels: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict, server_default="{}")
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+    team: Mapped[Team] = relationship(lazy="raise")

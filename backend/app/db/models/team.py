@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base, Timestamps, UUIDPrimaryKey
+
+
+def team_name_key(name: str) -> str:
+    """The comparison key of a team name: trimmed and case-folded (`" NLP "` and `"nlp"` are one team)."""
+    return name.strip().casefold()
+
+
+class Team(UUIDPrimaryKey, Timestamps, Base):
+    """Who pays. `name` keeps the first spelling seen; `name_key` is unique."""
+
+    __tablename__ = "teams"
+
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    name_key: Mapped[str] = mapped_column(String(255), nullable=False, unique=True)

@@ -1,0 +1,35 @@
+"""Liveness and readiness probes, outside `/api/v1` and without a token."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from app.api.errors import error_responses
+from app.core.errors import ServiceUnavailableError
+from app.db.engine import ping
+
+router = APIRouter(tags=["health"])
+
+
+class HealthStatus(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+@router.get("/health", summary="Process is up", response_model=HealthStatus)
+async def health() -> HealthStatus:
+    """200 while the process serves requests; touches nothing else."""
+    return HealthStatus()
+
+
+@router.get("/health/ready", summary="Database is reachable", response_model=HealthStatus,
+            responses=error_responses(503))
+async def ready(request: Request) -> HealthStatus:
+    """200 when a `SELECT 1` succeeds on the database; 503 `service-unavailable` otherwise."""
+    try:
+        await ping(request.app.state.sessionmaker)
+    except Exception as exc:
+        raise ServiceUnavailableError(f"database unreachable ({type(exc).__name__})") from None
+    return HealthStatus()
