@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime
@@ -18,6 +18,10 @@ from sqlalchemy.types import TypeDecorator
 
 MICROS_PER_USD = 1_000_000
 USD_QUANTUM = Decimal("0.000001")
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+# Room for every BIGINT amount at 6 places: under the default 28-digit context a longer value would be rounded
+# before the "more than 6 places" test could see its tail.
+_EXACT = Context(prec=40)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -50,18 +54,26 @@ class UTCDateTime(TypeDecorator[datetime]):
 def usd_to_micros(value: Decimal) -> int:
     """Exact conversion of a USD amount with at most 6 decimal places to integer micro-USD.
 
-    Raises ValueError for floats, non-finite values and amounts finer than one micro-USD: money is never
-    rounded silently here (callers round on purpose, e.g. largest-remainder spreading).
+    Raises TypeError for floats (and anything not Decimal or int), ValueError for non-finite values, amounts
+    finer than one micro-USD and amounts outside BIGINT: money is never rounded silently here (callers round on
+    purpose, e.g. largest-remainder spreading), and every backend refuses the same values the same way.
     """
     if isinstance(value, bool) or not isinstance(value, Decimal | int):
         raise TypeError(f"money must be Decimal or int, got {type(value).__name__}")
     value = Decimal(value)
     if not value.is_finite():
         raise ValueError("money must be finite")
-    micros = value * MICROS_PER_USD
-    if micros != micros.to_integral_value():
+    if value.is_zero():
+        return 0
+    if value.adjusted() >= 13:  # |value| >= 10**13 USD: beyond BIGINT micro-USD (and beyond _EXACT)
+        raise ValueError(f"{value} is out of range for micro-USD")
+    quantized = value.quantize(USD_QUANTUM, context=_EXACT)
+    if quantized != value:  # Decimal comparison is exact, whatever the context
         raise ValueError(f"{value} has more than 6 decimal places")
-    return int(micros)
+    micros = int(quantized.scaleb(6, context=_EXACT))
+    if not BIGINT_MIN <= micros <= BIGINT_MAX:
+        raise ValueError(f"{value} is out of range for micro-USD")
+    return micros
 
 
 def micros_to_usd(micros: int | Decimal) -> Decimal:
