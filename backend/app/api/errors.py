@@ -118,6 +118,26 @@ def install_error_handlers(app: FastAPI) -> None:
     for db_error in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, ConnectionError):
         app.add_exception_handler(db_error, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)
+    _document_problems_as_problem_json(app)
+
+
+def _document_problems_as_problem_json(app: FastAPI) -> None:
+    # FastAPI files a `responses={...: {"model": ...}}` schema under the route's media type (application/json),
+    # so `error_responses` alone would document errors as JSON with an empty problem+json entry beside them.
+    # Move each such schema to application/problem+json, the type the handlers above actually send.
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for response in operation.get("responses", {}).values():
+                    content = response.get("content", {})
+                    if PROBLEM_JSON in content and "application/json" in content:
+                        content[PROBLEM_JSON] = content.pop("application/json")
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

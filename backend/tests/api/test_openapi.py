@@ -1,0 +1,80 @@
+"""The OpenAPI document is the contract clients are generated from: it must name the bearer scheme, summarise
+every operation and document the errors the app really sends, as problem+json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+@pytest.fixture
+async def spec(bare_client: httpx.AsyncClient) -> dict[str, Any]:
+    response = await bare_client.get("/openapi.json")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _operations(spec: dict[str, Any], prefix: str = "") -> list[tuple[str, str, dict[str, Any]]]:
+    return [(path, method, operation) for path, operations in spec["paths"].items() if path.startswith(prefix)
+            for method, operation in operations.items()]
+
+
+def test_the_document_is_titled_and_names_the_bearer_scheme(spec: dict[str, Any]) -> None:
+    assert spec["info"]["title"] == "jobcost"
+    schemes = spec["components"]["securitySchemes"]
+    bearer = [name for name, scheme in schemes.items()
+              if scheme.get("type") == "http" and scheme.get("scheme", "").lower() == "bearer"]
+    assert len(bearer) == 1, schemes
+
+
+def test_every_api_operation_has_a_summary_and_documents_401(spec: dict[str, Any]) -> None:
+    operations = _operations(spec, "/api/v1/")
+    assert {(path, method) for path, method, _ in operations} >= {
+        ("/api/v1/auth/token", "post"), ("/api/v1/auth/me", "get"), ("/api/v1/admin/users", "get")}
+    for path, method, operation in operations:
+        assert operation.get("summary"), (path, method)
+        assert "401" in operation["responses"], (path, method)
+
+
+def test_sign_in_documents_401_and_422_and_needs_no_token(spec: dict[str, Any]) -> None:
+    operation = spec["paths"]["/api/v1/auth/token"]["post"]
+
+    assert {"200", "401", "422"} <= set(operation["responses"])
+    assert "security" not in operation
+    assert "application/x-www-form-urlencoded" in operation["requestBody"]["content"]
+
+
+def test_every_other_api_operation_requires_the_bearer_token(spec: dict[str, Any]) -> None:
+    (bearer,) = spec["components"]["securitySchemes"]
+    for path, method, operation in _operations(spec, "/api/v1/"):
+        if path == "/api/v1/auth/token":
+            continue
+        assert operation.get("security") == [{bearer: []}], (path, method)
+
+
+def test_admin_operations_document_403(spec: dict[str, Any]) -> None:
+    for path, method, operation in _operations(spec, "/api/v1/admin/"):
+        assert "403" in operation["responses"], (path, method)
+
+
+def test_health_probes_need_no_token_and_readiness_documents_503(spec: dict[str, Any]) -> None:
+    assert "security" not in spec["paths"]["/health"]["get"]
+    assert "security" not in spec["paths"]["/health/ready"]["get"]
+    assert "503" in spec["paths"]["/health/ready"]["get"]["responses"]
+
+
+def test_errors_are_documented_as_problem_json_only(spec: dict[str, Any]) -> None:
+    # FastAPI's default 422 (`HTTPValidationError`, application/json) is a shape this app never sends.
+    for path, method, operation in _operations(spec):
+        for status, response in operation["responses"].items():
+            if int(status) < 400:
+                continue
+            assert response["content"] == {"application/problem+json": {"schema": PROBLEM_REF}}, (path, method,
+                                                                                                  status)
+    problem = spec["components"]["schemas"]["Problem"]
+    assert set(problem["required"]) == {"type", "title", "status", "detail"}
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
