@@ -11,8 +11,11 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
 from app.auth.service import AuthService
 from app.core.config import Settings
@@ -42,9 +45,14 @@ DatabaseUrlOption = Annotated[
 def _settings(database_url: str | None) -> Settings:
     try:
         return Settings(database_url=database_url) if database_url else Settings()
-    except ValueError as exc:
-        err_console.print(f"[red]configuration refused:[/red] {exc}")
-        raise typer.Exit(2) from None
+    except ValidationError as exc:
+        # Messages only: str(exc) repeats the input values, the refused JOBCOST_SECRET_KEY among them.
+        reasons = "; ".join(".".join(map(str, e["loc"])) + ": " + e["msg"] if e["loc"] else e["msg"]
+                            for e in exc.errors(include_input=False, include_url=False))
+    except ValueError as exc:  # pydantic-settings' SettingsError: names the variable, not its value
+        reasons = str(exc)
+    err_console.print(f"[red]configuration refused:[/red] {escape(reasons)}")
+    raise typer.Exit(2)
 
 
 def _run_with_session(settings: Settings, work: Callable[[AuthService], Awaitable[T]]) -> T:
@@ -61,7 +69,7 @@ def _run_with_session(settings: Settings, work: Callable[[AuthService], Awaitabl
     try:
         return asyncio.run(runner())
     except AppError as exc:
-        err_console.print(f"[red]error:[/red] {exc.detail}")
+        err_console.print(f"[red]error:[/red] {escape(exc.detail)}")
         raise typer.Exit(1) from None
 
 
@@ -111,7 +119,7 @@ def db_check(database_url: DatabaseUrlOption = None) -> None:
     try:
         migrate.check(settings.database_url)
     except CommandError as exc:
-        err_console.print(f"[red]schema drift:[/red] {exc}")
+        err_console.print(f"[red]schema drift:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None
     console.print("no drift: models and migrations agree")
 
@@ -133,7 +141,7 @@ def users_create(
         return f"created {user.role.value} {user.email}" + (
             f" in {', '.join(t.name for t in user.teams)}" if user.teams else "")
 
-    console.print(_run_with_session(settings, work))
+    console.print(_run_with_session(settings, work), markup=False)
 
 
 def _set_active(email: str, active: bool, database_url: str | None) -> None:
@@ -143,7 +151,7 @@ def _set_active(email: str, active: bool, database_url: str | None) -> None:
         user = await auth.set_active(email, active)
         return f"{'activated' if active else 'deactivated'} {user.email}"
 
-    console.print(_run_with_session(settings, work))
+    console.print(_run_with_session(settings, work), markup=False)
 
 
 @users_app.command("deactivate")
@@ -172,8 +180,9 @@ def users_list(database_url: DatabaseUrlOption = None) -> None:
     async def work(auth: AuthService) -> Table:
         table = Table("email", "role", "active", "teams")
         for user in await auth.list_users():
-            table.add_row(user.email, user.role.value, "yes" if user.is_active else "no",
-                          ", ".join(t.name for t in user.teams))
+            # Cells are rendered as markup; team names arrive from ingest and may contain "[".
+            table.add_row(escape(user.email), user.role.value, "yes" if user.is_active else "no",
+                          escape(", ".join(t.name for t in user.teams)))
         return table
 
     console.print(_run_with_session(settings, work))
@@ -195,6 +204,6 @@ def demo(database_url: DatabaseUrlOption = None) -> None:
         return created
 
     created = _run_with_session(settings, work)
-    console.print(f"database: {settings.database_url}")
-    console.print(f"development admin: [bold]{email}[/bold] / [bold]{password}[/bold]"
+    console.print(f"database: {make_url(settings.database_url).render_as_string(hide_password=True)}", markup=False)
+    console.print(f"development admin: [bold]{escape(email)}[/bold] / [bold]{escape(password)}[/bold]"
                   + ("" if created else " (already present; password unchanged)"))
