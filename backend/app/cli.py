@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -16,13 +16,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 
 from app.auth.service import AuthService
 from app.core.config import Settings
 from app.core.errors import AppError
 from app.db import migrate
 from app.db.engine import create_engine, create_sessionmaker
-from app.db.models import Role
+from app.db.models import Role, User
 
 T = TypeVar("T")
 
@@ -71,6 +72,30 @@ def _run_with_session(settings: Settings, work: Callable[[AuthService], Awaitabl
     except AppError as exc:
         err_console.print(f"[red]error:[/red] {escape(exc.detail)}")
         raise typer.Exit(1) from None
+    except (OperationalError, ProgrammingError, InterfaceError, OSError) as exc:
+        _database_problem(settings, exc)
+
+
+def _database_problem(settings: Settings, exc: Exception) -> NoReturn:
+    """Exit 1 with one readable line for a database that is unreachable or not migrated (no traceback)."""
+    url = make_url(settings.database_url).render_as_string(hide_password=True)
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    err_console.print(f"[red]database error[/red] at {escape(url)}: {escape(reason)}\n"
+                      "Is it reachable, and migrated (`jobcost db upgrade`)?")
+    raise typer.Exit(1)
+
+
+def _migration(settings: Settings, action: Callable[[], None]) -> None:
+    """Run an Alembic action; a bad revision or an unreachable database exits 1 with a message."""
+    from alembic.util.exc import CommandError
+
+    try:
+        action()
+    except CommandError as exc:
+        err_console.print(f"[red]migration error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    except (OperationalError, ProgrammingError, InterfaceError, OSError) as exc:
+        _database_problem(settings, exc)
 
 
 @app.command()
@@ -95,8 +120,8 @@ def db_upgrade(
 ) -> None:
     """Apply migrations up to REVISION (default: head)."""
     settings = _settings(database_url)
-    migrate.upgrade(settings.database_url, revision)
-    console.print(f"database at [bold]{revision}[/bold]")
+    _migration(settings, lambda: migrate.upgrade(settings.database_url, revision))
+    console.print(f"database at [bold]{escape(revision)}[/bold]")
 
 
 @db_app.command("downgrade")
@@ -106,8 +131,8 @@ def db_downgrade(
 ) -> None:
     """Revert migrations down to REVISION."""
     settings = _settings(database_url)
-    migrate.downgrade(settings.database_url, revision)
-    console.print(f"database at [bold]{revision}[/bold]")
+    _migration(settings, lambda: migrate.downgrade(settings.database_url, revision))
+    console.print(f"database at [bold]{escape(revision)}[/bold]")
 
 
 @db_app.command("check")
@@ -121,6 +146,8 @@ def db_check(database_url: DatabaseUrlOption = None) -> None:
     except CommandError as exc:
         err_console.print(f"[red]schema drift:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None
+    except (OperationalError, ProgrammingError, InterfaceError, OSError) as exc:
+        _database_problem(settings, exc)
     console.print("no drift: models and migrations agree")
 
 
@@ -196,14 +223,19 @@ def demo(database_url: DatabaseUrlOption = None) -> None:
     if settings.is_production:
         err_console.print("[red]refused:[/red] `jobcost demo` creates a development admin; JOBCOST_ENV=production")
         raise typer.Exit(2)
-    migrate.upgrade(settings.database_url)
+    _migration(settings, lambda: migrate.upgrade(settings.database_url))
     email, password = settings.admin_email, settings.admin_password.get_secret_value()
 
-    async def work(auth: AuthService) -> bool:
-        _, created = await auth.ensure_admin(email, password)
-        return created
+    async def work(auth: AuthService) -> tuple[User, bool]:
+        return await auth.ensure_admin(email, password)
 
-    created = _run_with_session(settings, work)
+    user, created = _run_with_session(settings, work)
     console.print(f"database: {make_url(settings.database_url).render_as_string(hide_password=True)}", markup=False)
+    if user.role is not Role.admin or not user.is_active:
+        # An account with that e-mail exists but cannot act as the admin: say so instead of printing credentials.
+        state = "deactivated " if not user.is_active else ""
+        err_console.print(f"[yellow]warning:[/yellow] {escape(user.email)} exists as a {state}{user.role.value}, "
+                          "not an active admin; left unchanged. Set JOBCOST_ADMIN_EMAIL to another address.")
+        return
     console.print(f"development admin: [bold]{escape(email)}[/bold] / [bold]{escape(password)}[/bold]"
                   + ("" if created else " (already present; password unchanged)"))

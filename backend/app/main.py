@@ -37,10 +37,11 @@ class ProductionSafetyError(RuntimeError):
 
 async def _refuse_development_admin(app: FastAPI) -> None:
     async with app.state.sessionmaker() as session:
-        if await AuthService(session, app.state.settings).development_admin_active():
-            raise ProductionSafetyError(
-                "JOBCOST_ENV=production but the development admin (admin@example.com / admin) can sign in: "
-                "deactivate it with `jobcost users deactivate --email admin@example.com`")
+        emails = await AuthService(session, app.state.settings).admins_with_development_password()
+    if emails:
+        raise ProductionSafetyError(
+            f"JOBCOST_ENV=production but these admins sign in with the development password 'admin': "
+            f"{', '.join(emails)}; deactivate them with `jobcost users deactivate --email EMAIL`")
 
 
 @asynccontextmanager

@@ -51,6 +51,7 @@ def upgrade() -> None:
     sa.Column('hashed_password', sa.String(length=255), nullable=False),
     sa.Column('role', sa.Enum('admin', 'member', name='role', native_enum=False, create_constraint=True, length=16), nullable=False),
     sa.Column('is_active', sa.Boolean(), server_default=sa.true(), nullable=False),
+    sa.Column('token_generation', sa.Integer(), server_default='0', nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=NOW, nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=NOW, nullable=False),

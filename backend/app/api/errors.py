@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.errors import AppError
+from app.core.errors import AppError, DatabaseUnavailableError
 
 logger = logging.getLogger("jobcost.errors")
 
@@ -81,11 +81,13 @@ async def _request_validation(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _pydantic_validation(request: Request, exc: Exception) -> JSONResponse:
-    # A model validated inside a dependency or a handler (e.g. a cross-field check in `Depends(Model)`) raises
-    # pydantic's ValidationError outside FastAPI's request validation; it is still the client's input.
+    # A model validated inside a dependency (e.g. a cross-field check in `Depends(Model)`) raises pydantic's
+    # ValidationError outside FastAPI's request validation; it is the client's input. Logged with the model's
+    # name as a warning, because a server-side `model_validate` bug would land here too.
     if not isinstance(exc, ValidationError):  # registered for this type only
         raise exc
-    logger.info("validation error raised outside request parsing on %s %s", request.method, request.url.path)
+    logger.warning("%s validation failed outside request parsing on %s %s", exc.title, request.method,
+                   request.url.path)
     return _validation_problem(_clean_errors(list(exc.errors())))
 
 
@@ -100,8 +102,7 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     logger.error("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-    return problem_response(503, "database-unavailable", "Service unavailable",
-                            "The database is unreachable; try again shortly", headers={"Retry-After": "5"})
+    return await _app_error(request, DatabaseUnavailableError())
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.auth.schemas import Token
-from app.core.config import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD, Settings
+from app.core.config import DEV_ADMIN_PASSWORD, Settings
 from app.core.errors import (
     ConflictError,
     InvalidCredentialsError,
@@ -69,7 +69,8 @@ class AuthService:
             logger.info("login refused")
             raise InvalidCredentialsError()
         minutes = self.settings.access_token_minutes
-        token = create_access_token(user.id, secret=self.settings.secret_key.get_secret_value(), minutes=minutes)
+        token = create_access_token(user.id, secret=self.settings.secret_key.get_secret_value(), minutes=minutes,
+                                    generation=user.token_generation)
         return Token(access_token=token, expires_in=minutes * 60)
 
     async def user_for_token(self, token: str) -> User:
@@ -80,7 +81,7 @@ class AuthService:
             logger.info("bearer token refused: %s", exc)
             raise NotAuthenticatedError("Invalid or expired bearer token") from None
         user = await self._get_user(user_id=claims.subject)
-        if user is None or not user.is_active:
+        if user is None or not user.is_active or claims.generation != user.token_generation:
             raise NotAuthenticatedError("Invalid or expired bearer token")
         return user
 
@@ -108,10 +109,13 @@ class AuthService:
         return user
 
     async def set_active(self, email: str, active: bool) -> User:
-        """Activate or deactivate a user; a deactivated user's tokens stop working at once. NotFoundError."""
+        """Activate or deactivate a user. Deactivation revokes every token issued so far, for good: activating
+        the user again does not revive them. NotFoundError for an unknown e-mail."""
         user = await self._get_user(email=normalize_email(email))
         if user is None:
             raise NotFoundError(f"no user with e-mail {email}")
+        if user.is_active and not active:
+            user.token_generation += 1
         user.is_active = active
         await self.session.flush()
         return user
@@ -124,7 +128,14 @@ class AuthService:
             return existing, False
         return await self.create_user(email, password, Role.admin, enforce_policy=False), True
 
-    async def development_admin_active(self) -> bool:
-        """True when the development admin (admin@example.com / admin) can sign in: refused in production."""
-        user = await self._get_user(email=DEV_ADMIN_EMAIL)
-        return bool(user and user.is_active and verify_password(DEV_ADMIN_PASSWORD, user.hashed_password))
+    async def admins_with_development_password(self) -> list[str]:
+        """E-mails of active admins that sign in with the development password (`admin`), whatever their e-mail
+        (the development admin's e-mail is configurable). Production refuses to start while any exists.
+        Costs one password verification per active admin."""
+        stmt = select(User).where(User.role == Role.admin, User.is_active.is_(True)).order_by(User.email)
+        admins = (await self.session.execute(stmt)).scalars().all()
+        found = []
+        for admin in admins:
+            if await asyncio.to_thread(verify_password, DEV_ADMIN_PASSWORD, admin.hashed_password):
+                found.append(admin.email)
+        return found

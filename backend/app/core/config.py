@@ -1,7 +1,8 @@
 """Settings, read from environment variables (pydantic-settings).
 
 Every setting has a safe development default so that `make run` needs no set-up. With `JOBCOST_ENV=production`
-the development secret key and the development admin password are refused at start.
+the development secret key is refused here, and the service refuses to start while an admin can sign in with the
+development password (see `app.main`).
 """
 
 from __future__ import annotations

@@ -71,3 +71,12 @@ class ServiceUnavailableError(AppError):
     status = 503
     code = "service-unavailable"
     title = "Service unavailable"
+
+
+class DatabaseUnavailableError(ServiceUnavailableError):
+    """503: the database did not answer. Clients may retry after `Retry-After` seconds."""
+
+    code = "database-unavailable"
+
+    def __init__(self, detail: str = "The database is unreachable; try again shortly") -> None:
+        super().__init__(detail, headers={"Retry-After": "5"})

@@ -51,6 +51,7 @@ def verify_password(password: str, hashed: str | None) -> bool:
 @dataclass(frozen=True)
 class TokenClaims:
     subject: uuid.UUID
+    generation: int
     issued_at: datetime
     expires_at: datetime
 
@@ -59,8 +60,10 @@ class InvalidTokenError(Exception):
     """The token is malformed, forged, expired or otherwise unusable. The message is for logs, not clients."""
 
 
-def create_access_token(subject: uuid.UUID, *, secret: str, minutes: int, now: datetime | None = None) -> str:
-    """A signed HS256 JWT for user `subject`, valid for `minutes` from `now` (UTC)."""
+def create_access_token(subject: uuid.UUID, *, secret: str, minutes: int, generation: int = 0,
+                        now: datetime | None = None) -> str:
+    """A signed HS256 JWT for user `subject`, valid for `minutes` from `now` (UTC). `generation` is the user's
+    token generation at issue (claim `gen`): a token whose generation is no longer current is refused."""
     issued = now or datetime.now(UTC)
     payload = {
         "sub": str(subject),
@@ -68,12 +71,13 @@ def create_access_token(subject: uuid.UUID, *, secret: str, minutes: int, now: d
         "iat": int(issued.timestamp()),
         "exp": int((issued + timedelta(minutes=minutes)).timestamp()),
         "jti": uuid.uuid4().hex,
+        "gen": generation,
     }
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
 
 
 def decode_access_token(token: str, *, secret: str) -> TokenClaims:
-    """Verify `token` (HS256 only, signature, `exp`, `iat`, `iss`, `sub`) and return its claims.
+    """Verify `token` (HS256 only, signature, `exp`, `iat`, `iss`, `sub`, `gen`) and return its claims.
 
     Raises InvalidTokenError for anything else: oversized, not three segments, another algorithm, a wrong key,
     expired, or claims missing.
@@ -88,13 +92,17 @@ def decode_access_token(token: str, *, secret: str) -> TokenClaims:
             secret,
             algorithms=[ALGORITHM],
             issuer=TOKEN_ISSUER,
-            options={"require": ["exp", "iat", "sub", "iss"]},
+            options={"require": ["exp", "iat", "sub", "iss", "gen"]},
         )
         subject = uuid.UUID(payload["sub"])
+        generation = payload["gen"]
+        if not isinstance(generation, int) or isinstance(generation, bool):
+            raise ValueError("gen must be an integer")
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise InvalidTokenError(str(exc)) from exc
     return TokenClaims(
         subject=subject,
+        generation=generation,
         issued_at=datetime.fromtimestamp(payload["iat"], UTC),
         expires_at=datetime.fromtimestamp(payload["exp"], UTC),
     )

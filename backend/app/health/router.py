@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from app.api.errors import error_responses
-from app.core.errors import ServiceUnavailableError
+from app.core.errors import DatabaseUnavailableError
 from app.db.engine import ping
 
 router = APIRouter(tags=["health"])
@@ -27,9 +27,10 @@ async def health() -> HealthStatus:
 @router.get("/health/ready", summary="Database is reachable", response_model=HealthStatus,
             responses=error_responses(503))
 async def ready(request: Request) -> HealthStatus:
-    """200 when a `SELECT 1` succeeds on the database; 503 `service-unavailable` otherwise."""
+    """200 when a `SELECT 1` succeeds on the database; 503 `database-unavailable` (with `Retry-After`)
+    otherwise."""
     try:
         await ping(request.app.state.sessionmaker)
     except Exception as exc:
-        raise ServiceUnavailableError(f"database unreachable ({type(exc).__name__})") from None
+        raise DatabaseUnavailableError(f"The database is unreachable ({type(exc).__name__})") from None
     return HealthStatus()

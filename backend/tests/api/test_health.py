@@ -53,3 +53,6 @@ async def test_an_unreachable_database_is_503_everywhere_it_matters() -> None:
     assert_problem(signin, 503)
     for response in (ready, me, signin):
         assert "127.0.0.1" not in response.text and "nope" not in response.text
+        # One problem type for one outage, whichever route met it, with a hint when to retry.
+        assert response.json()["type"].endswith("/database-unavailable")
+        assert response.headers["retry-after"] == "5"

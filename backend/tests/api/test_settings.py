@@ -117,3 +117,16 @@ async def test_development_starts_with_the_development_admin(fresh_db: ScratchDa
 
     async with serve(settings) as (_, client):
         assert (await client.get("/health/ready")).status_code == 200
+
+
+async def test_production_refuses_any_admin_with_the_development_password(fresh_db: ScratchDatabase) -> None:
+    # JOBCOST_ADMIN_EMAIL is configurable, so the check cannot rest on admin@example.com alone.
+    settings = make_settings(fresh_db.url, env=Environment.production, secret_key=PROD_SECRET)
+    await _with_service(settings, lambda auth: auth.ensure_admin("ops@example.test", "admin"))
+    await _with_service(settings, lambda auth: auth.ensure_admin("real@example.test", "a-real-password-now"))
+
+    app = create_app(settings)
+    with pytest.raises(ProductionSafetyError, match="ops@example.test") as refused:
+        async with app.router.lifespan_context(app):
+            pytest.fail("the app started")
+    assert "real@example.test" not in str(refused.value)

@@ -39,7 +39,7 @@ def claims_for(user_id: uuid.UUID | str, **overrides: Any) -> dict[str, Any]:
     """Claims the app would issue for `user_id`, valid for an hour from now; `None` overrides drop a claim."""
     now = int(time.time())
     claims: dict[str, Any] = {"sub": str(user_id), "iss": "jobcost", "iat": now, "exp": now + 3600,
-                              "jti": uuid.uuid4().hex}
+                              "jti": uuid.uuid4().hex, "gen": 0}
     claims.update(overrides)
     return {k: v for k, v in claims.items() if v is not None}
 

@@ -65,6 +65,9 @@ BAD_CREDENTIALS: dict[str, Callable[[uuid.UUID], dict[str, str]]] = {
     "subject-not-uuid": lambda uid: {"Authorization": f"Bearer {forge(claims_for('admin@example.com'))}"},
     "subject-not-string": lambda uid: {"Authorization": f"Bearer {forge(claims_for(uid, sub=12345))}"},
     "unknown-user": lambda uid: {"Authorization": f"Bearer {forge(claims_for(uuid.uuid4()))}"},
+    "no-generation": lambda uid: {"Authorization": f"Bearer {forge(claims_for(uid, gen=None))}"},
+    "stale-generation": lambda uid: {"Authorization": f"Bearer {forge(claims_for(uid, gen=1))}"},
+    "generation-not-int": lambda uid: {"Authorization": f"Bearer {forge(claims_for(uid, gen='0'))}"},
     "jwe-five-segments": lambda uid: {"Authorization": f"Bearer {_jwe_zip_bomb()}"},
 }
 
@@ -123,3 +126,29 @@ async def test_a_token_stops_working_when_its_user_is_deactivated(client, sessio
 
     assert_unauthenticated(await client.get(ME, headers=headers))
     assert_unauthenticated(await client.get("/api/v1/admin/users", headers=headers))
+
+
+async def test_tokens_revoked_by_deactivation_stay_dead_after_reactivation(client, sessionmaker, settings,
+                                                                            make_user) -> None:
+    await make_user(EMAIL)
+    old = await bearer(client, EMAIL)
+
+    async with sessionmaker() as session:
+        await AuthService(session, settings).set_active(EMAIL, False)
+        await AuthService(session, settings).set_active(EMAIL, True)
+        await session.commit()
+
+    assert_unauthenticated(await client.get(ME, headers=old))
+    fresh = await bearer(client, EMAIL)
+    assert (await client.get(ME, headers=fresh)).status_code == 200
+
+
+async def test_activating_an_active_user_keeps_its_tokens(client, sessionmaker, settings, make_user) -> None:
+    await make_user(EMAIL)
+    headers = await bearer(client, EMAIL)
+
+    async with sessionmaker() as session:
+        await AuthService(session, settings).set_active(EMAIL, True)
+        await session.commit()
+
+    assert (await client.get(ME, headers=headers)).status_code == 200

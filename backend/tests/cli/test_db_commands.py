@@ -111,3 +111,30 @@ def test_downgrade_has_no_default_revision(unused_sqlite_url: tuple[str, Path]) 
     assert result.exit_code == 2
     assert "Missing argument" in result.output
     assert not path.exists()
+
+
+def test_an_unknown_revision_is_a_message_not_a_traceback(fresh_db: ScratchDatabase) -> None:
+    result = invoke("db", "upgrade", "no-such-revision", "--database-url", fresh_db.url)
+
+    assert result.exit_code == 1
+    assert "no-such-revision" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_unmigrated_database_is_a_message_not_a_traceback(empty_db: ScratchDatabase) -> None:
+    result = invoke("users", "list", "--database-url", empty_db.url)
+
+    assert result.exit_code == 1
+    assert "jobcost db upgrade" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_unreachable_database_is_a_message_not_a_traceback() -> None:
+    url = "postgresql+asyncpg://postgres:hunter2@127.0.0.1:1/nope"
+
+    result = invoke("users", "list", "--database-url", url)
+
+    assert result.exit_code == 1
+    assert "database error" in result.output
+    assert "hunter2" not in result.output
+    assert "Traceback" not in result.output

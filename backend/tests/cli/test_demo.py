@@ -78,3 +78,17 @@ def test_demo_does_not_print_the_database_password(empty_db: ScratchDatabase) ->
     assert result.exit_code == 0, result.output
     assert "db-password-not-for-logs" not in result.output
     assert f"/{make_url(empty_db.url).database}" in result.stdout
+
+
+def test_demo_warns_when_the_admin_email_belongs_to_a_member(empty_db: ScratchDatabase) -> None:
+    assert invoke("db", "upgrade", "--database-url", empty_db.url).exit_code == 0
+    assert invoke("users", "create", "--email", "admin@example.com", "--password", "member-password",
+                  "--role", "member", "--database-url", empty_db.url).exit_code == 0
+
+    result = invoke("demo", "--database-url", empty_db.url)
+
+    # Printing "admin@example.com / admin" here would hand out credentials that do not work.
+    assert result.exit_code == 0, result.output
+    assert "development admin:" not in result.stdout
+    assert "exists as a member" in result.output
+    assert stored_users(empty_db.url)["admin@example.com"].role == "member"

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Column, Enum, ForeignKey, String, Table, Uuid, true
+from sqlalchemy import Boolean, Column, Enum, ForeignKey, Integer, String, Table, Uuid, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db.base import Base, Timestamps, UUIDPrimaryKey
@@ -36,6 +36,9 @@ class User(UUIDPrimaryKey, Timestamps, Base):
         nullable=False,
     )
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=true())
+    # Carried in every token as `gen`; bumped on deactivation, so tokens issued before it stay dead even if the
+    # account is activated again.
+    token_generation: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     # lazy="raise": loading teams must be explicit (selectinload), never implicit IO during serialisation.
     teams: Mapped[list[Team]] = relationship(secondary=team_members, lazy="raise", order_by=Team.name_key)
 
