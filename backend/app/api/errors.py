@@ -141,9 +141,10 @@ def _document_problems_as_problem_json(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` entries documenting problem+json bodies for `statuses`."""
-    descriptions = {
+def error_responses(*statuses: int, descriptions: dict[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries documenting problem+json bodies for `statuses`; `descriptions` overrides the
+    generic sentence of a status where a route means something more specific."""
+    generic = {
         400: "Malformed request body",
         401: "Missing, malformed, expired or forged bearer token",
         403: "Authenticated, but the role or team does not allow this",
@@ -154,6 +155,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         503: "The database is unreachable",
     }
     return {
-        s: {"model": Problem, "description": descriptions.get(s, "Error"), "content": {PROBLEM_JSON: {}}}
+        s: {"model": Problem, "description": {**generic, **(descriptions or {})}.get(s, "Error"),
+            "content": {PROBLEM_JSON: {}}}
         for s in statuses
     }

@@ -19,7 +19,8 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     "/token",
     summary="Sign in and get a bearer token",
     response_model=Token,
-    responses=error_responses(401, 422),
+    responses=error_responses(401, 422, descriptions={
+        401: "Unknown e-mail, wrong password or deactivated account (one answer for all three)"}),
 )
 async def create_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, settings: SettingsDep

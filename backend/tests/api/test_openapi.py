@@ -46,6 +46,8 @@ def test_sign_in_documents_401_and_422_and_needs_no_token(spec: dict[str, Any]) 
     assert {"200", "401", "422"} <= set(operation["responses"])
     assert "security" not in operation
     assert "application/x-www-form-urlencoded" in operation["requestBody"]["content"]
+    # Sign-in takes no bearer token, so its 401 must not be described as a token problem.
+    assert "wrong password" in operation["responses"]["401"]["description"]
 
 
 def test_every_other_api_operation_requires_the_bearer_token(spec: dict[str, Any]) -> None:
