@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 
+from alembic import context
 from sqlalchemy import JSON
 from sqlalchemy.engine import Connection
 
-from alembic import context
 from app.core.config import Settings
 from app.db import models  # noqa: F401 - registers every table on Base.metadata
 from app.db.base import Base

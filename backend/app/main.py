@@ -8,31 +8,53 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.api.errors import install_error_handlers
+from app.api.limits import RequestLimitsMiddleware
 from app.api.router import api_router
 from app.auth.service import AuthService
 from app.core.config import Settings, get_settings
+from app.db import migrate
 from app.db.engine import create_engine, create_sessionmaker
 from app.health.router import router as health_router
 
 logger = logging.getLogger("jobcost")
 
 DESCRIPTION = """
-**jobcost** tells you what GPU and ML compute costs, and who spent it.
+Schedulers, scripts and importers push **jobs** (training runs, fine-tunes, inference batches); jobcost costs
+each one (its **billed cost**, or an **estimate** from a GPU price catalog) per UTC day it ran. This version
+serves sign-in, roles and health; job ingestion and cost analytics come in the next releases.
 
-Schedulers, scripts and importers push **jobs** (training runs, fine-tunes, inference batches). Each job is
-costed — its **billed cost** when the record carries one, else an **estimate** from the GPU price catalog — and
-spread over the UTC days it ran, so any date window sums exactly what was spent inside it.
+**Signing in:** `POST /api/v1/auth/token` with form fields `username` (your e-mail) and `password` returns an
+`access_token`; send it as `Authorization: Bearer <token>` (on this page: *Authorize*, paste the token).
+Admins ingest and manage; members read their teams' data.
 
-Authenticate with `POST /api/v1/auth/token` (OAuth2 password form), then send `Authorization: Bearer <token>`.
-Admins ingest and manage; members read their teams' data. Errors are `application/problem+json` (RFC 9457).
-Money and GPU-hours are decimal strings with 6 places, never floats.
+**Errors** are `application/problem+json` (RFC 9457): `type` ends with a stable code, `detail` says what went
+wrong, and validation errors list each field in `errors` without echoing what was sent.
 """
 
 
 class ProductionSafetyError(RuntimeError):
     """Refusal to start in production with development credentials."""
+
+
+class SchemaOutOfDateError(RuntimeError):
+    """Refusal to start on a database whose schema is not the one this code was written for."""
+
+
+async def _check_schema(engine: AsyncEngine) -> None:
+    try:
+        current = await migrate.current_revisions(engine)
+    except Exception as exc:  # unreachable now: start anyway, /health/ready says 503 until it answers
+        logger.warning("database unreachable at start (%s); not checking its schema", type(exc).__name__)
+        return
+    expected = migrate.head_revisions()
+    if current != expected:
+        found = ", ".join(sorted(current)) or "no schema"
+        raise SchemaOutOfDateError(
+            f"the database is at {found} but this version of jobcost needs {', '.join(sorted(expected))}: "
+            "run `jobcost db upgrade`")
 
 
 async def _refuse_development_admin(app: FastAPI) -> None:
@@ -51,6 +73,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
     try:
+        await _check_schema(engine)
         if settings.is_production:
             await _refuse_development_admin(app)
         logger.info("jobcost started (env=%s, database=%s)", settings.env.value, engine.url.get_backend_name())
@@ -83,6 +106,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Bearer tokens travel in a header, not cookies: credentials are never allowed cross-origin.
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
                            allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"])
+    app.add_middleware(RequestLimitsMiddleware, max_body_bytes=settings.max_body_bytes,
+                       max_header_bytes=settings.max_header_bytes)
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(api_router)

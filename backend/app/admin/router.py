@@ -16,7 +16,7 @@ router = APIRouter(prefix="/admin", tags=["admin"])
     "/users",
     summary="List users",
     response_model=list[UserRead],
-    responses=error_responses(401, 403),
+    responses=error_responses(401, 403, 503),
 )
 async def list_users(_: AdminUser, session: SessionDep, settings: SettingsDep) -> list[UserRead]:
     """Every user with role, active flag and teams, ordered by e-mail. Admin only (403 for members).

@@ -8,6 +8,7 @@ bare 500 problem; the traceback goes to the log, never to the client.
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -32,13 +33,34 @@ class ValidationItem(BaseModel):
 
 
 class Problem(BaseModel):
-    """An RFC 9457 problem document."""
+    """An RFC 9457 problem document. `type` ends with a stable code clients can branch on."""
 
-    type: str = Field(examples=["https://jobcost.dev/problems/not-authenticated"])
-    title: str = Field(examples=["Not authenticated"])
-    status: int = Field(examples=[401])
-    detail: str = Field(examples=["Missing or invalid bearer token"])
-    errors: list[ValidationItem] | None = Field(default=None, description="422 only: which fields and why")
+    type: str = Field(description="URI whose last segment is the error code")
+    title: str = Field(description="Short summary of the kind of error")
+    status: int = Field(description="The HTTP status code")
+    detail: str = Field(description="What went wrong with this request")
+    errors: list[ValidationItem] | None = Field(
+        default=None, description="422 and 400 only: each offending field (`loc`), why (`msg`) and a code (`type`)")
+
+
+# One realistic body per status for the OpenAPI page (the texts are those the handlers send).
+_EXAMPLES: dict[int, dict[str, Any]] = {
+    400: {"type": TYPE_BASE + "malformed-json", "title": "Malformed JSON", "status": 400,
+          "detail": "The request body is not valid JSON",
+          "errors": [{"loc": ["body", 1], "msg": "JSON decode error", "type": "json_invalid"}]},
+    401: {"type": TYPE_BASE + "not-authenticated", "title": "Not authenticated", "status": 401,
+          "detail": "Invalid or expired bearer token"},
+    403: {"type": TYPE_BASE + "forbidden", "title": "Forbidden", "status": 403,
+          "detail": "This operation needs the admin role"},
+    404: {"type": TYPE_BASE + "not-found", "title": "Not found", "status": 404, "detail": "Not Found"},
+    413: {"type": TYPE_BASE + "content-too-large", "title": "Content too large", "status": 413,
+          "detail": "The request body is over the limit of 16 MiB"},
+    422: {"type": TYPE_BASE + "validation-error", "title": "Validation error", "status": 422,
+          "detail": "Invalid request: body.password",
+          "errors": [{"loc": ["body", "password"], "msg": "Field required", "type": "missing"}]},
+    503: {"type": TYPE_BASE + "database-unavailable", "title": "Service unavailable", "status": 503,
+          "detail": "The database is unreachable; try again shortly"},
+}
 
 
 def problem_response(status: int, code: str, title: str, detail: str, *,
@@ -94,7 +116,11 @@ async def _pydantic_validation(request: Request, exc: Exception) -> JSONResponse
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, StarletteHTTPException):  # registered for this type only
         raise exc
-    title = {404: "Not found", 405: "Method not allowed", 413: "Content too large"}.get(exc.status_code, "Error")
+    try:
+        phrase = HTTPStatus(exc.status_code).phrase
+        title = phrase[0] + phrase[1:].lower()
+    except ValueError:
+        title = "Error"
     code = title.lower().replace(" ", "-")
     detail = exc.detail if isinstance(exc.detail, str) else title
     return problem_response(exc.status_code, code, title, detail, headers=getattr(exc, "headers", None))
@@ -103,6 +129,15 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     logger.error("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
     return await _app_error(request, DatabaseUnavailableError())
+
+
+async def _unstorable_value(request: Request, exc: Exception) -> JSONResponse:
+    # The database refused a value the request carried (e.g. a NUL character in PostgreSQL text): the client's
+    # input, so a 422; logged as a warning in case a server bug ever lands here.
+    logger.warning("database refused a value on %s %s: %s", request.method, request.url.path,
+                   type(getattr(exc, "orig", exc)).__name__)
+    return problem_response(422, "unstorable-value", "Validation error",
+                            "The request contains a value the database cannot store (such as a NUL character)")
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -116,6 +151,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(ValidationError, _pydantic_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(sa_exc.DataError, _unstorable_value)
     for db_error in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, ConnectionError):
         app.add_exception_handler(db_error, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)
@@ -135,15 +171,16 @@ def _document_problems_as_problem_json(app: FastAPI) -> None:
                 for response in operation.get("responses", {}).values():
                     content = response.get("content", {})
                     if PROBLEM_JSON in content and "application/json" in content:
-                        content[PROBLEM_JSON] = content.pop("application/json")
+                        content[PROBLEM_JSON] = {**content.pop("application/json"), **content[PROBLEM_JSON]}
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def error_responses(*statuses: int, descriptions: dict[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` entries documenting problem+json bodies for `statuses`; `descriptions` overrides the
-    generic sentence of a status where a route means something more specific."""
+def error_responses(*statuses: int, descriptions: dict[int, str] | None = None,
+                    examples: dict[int, dict[str, Any]] | None = None) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries documenting problem+json bodies for `statuses`; `descriptions` and `examples`
+    override the generic sentence and body of a status where a route means something more specific."""
     generic = {
         400: "Malformed request body",
         401: "Missing, malformed, expired or forged bearer token",
@@ -156,6 +193,6 @@ def error_responses(*statuses: int, descriptions: dict[int, str] | None = None) 
     }
     return {
         s: {"model": Problem, "description": {**generic, **(descriptions or {})}.get(s, "Error"),
-            "content": {PROBLEM_JSON: {}}}
+            "content": {PROBLEM_JSON: {"example": ex} if (ex := {**_EXAMPLES, **(examples or {})}.get(s)) else {}}}
         for s in statuses
     }

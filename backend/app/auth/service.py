@@ -62,7 +62,9 @@ class AuthService:
         Raises InvalidCredentialsError (401) otherwise, with the same body and the same amount of hashing work
         whether the e-mail is unknown, the password wrong or the account deactivated.
         """
-        user = await self._get_user(email=email.strip().lower())
+        email = email.strip().lower()
+        # PostgreSQL text cannot hold NUL: such an e-mail matches nobody, and takes the same path as any unknown one.
+        user = None if "\x00" in email else await self._get_user(email=email)
         # argon2 costs ~0.1 s of CPU by design: in a worker thread, so sign-ins do not stall the event loop.
         valid = await asyncio.to_thread(verify_password, password, user.hashed_password if user else None)
         if not valid or user is None or not user.is_active:

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout: float = Field(default=30.0, gt=0)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, description="Largest request body (413 past it).")
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024, description="Largest header section (431 past it).")
     log_level: str = "INFO"
 
     @model_validator(mode="before")

@@ -98,11 +98,12 @@ def decode_access_token(token: str, *, secret: str) -> TokenClaims:
         generation = payload["gen"]
         if not isinstance(generation, int) or isinstance(generation, bool):
             raise ValueError("gen must be an integer")
-    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        # A correctly signed token can still carry absurd instants (exp=1e20): refused, not a 500.
+        return TokenClaims(
+            subject=subject,
+            generation=generation,
+            issued_at=datetime.fromtimestamp(payload["iat"], UTC),
+            expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+        )
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError, OSError) as exc:
         raise InvalidTokenError(str(exc)) from exc
-    return TokenClaims(
-        subject=subject,
-        generation=generation,
-        issued_at=datetime.fromtimestamp(payload["iat"], UTC),
-        expires_at=datetime.fromtimestamp(payload["exp"], UTC),
-    )

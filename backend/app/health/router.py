@@ -34,3 +34,8 @@ async def ready(request: Request) -> HealthStatus:
     except Exception as exc:
         raise DatabaseUnavailableError(f"The database is unreachable ({type(exc).__name__})") from None
     return HealthStatus()
+
+
+# HEAD too, for load balancers that probe with it (kept out of the schema: same answers as GET, no body).
+router.add_api_route("/health", health, methods=["HEAD"], include_in_schema=False)
+router.add_api_route("/health/ready", ready, methods=["HEAD"], include_in_schema=False)

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, Query
 from pydantic import BaseModel, ValidationInfo, field_validator, model_validator
+from sqlalchemy.exc import DataError
 
 from tests.api.problems import assert_problem
 
@@ -74,6 +75,12 @@ async def batch(body: Batch) -> dict[str, int]:
 @probe.get("/boom")
 async def boom() -> None:
     raise RuntimeError("secret detail")
+
+
+@probe.get("/unstorable")
+async def unstorable() -> None:
+    # What the database driver raises for a value it cannot store, e.g. a NUL byte in PostgreSQL text.
+    raise DataError("INSERT INTO t VALUES ($1)", {}, ValueError("invalid byte sequence for encoding UTF8: 0x00"))
 
 
 @pytest.fixture
@@ -183,3 +190,19 @@ async def test_a_bug_is_a_bare_500_problem_and_is_logged(
     for leak in ("secret detail", "Traceback", "RuntimeError", "test_errors"):
         assert leak not in response.text
     assert "secret detail" in caplog.text  # the operator still gets the story
+
+
+async def test_a_value_the_database_cannot_store_is_a_422_not_a_500(probe_client: httpx.AsyncClient) -> None:
+    response = await probe_client.get("/test-only/unstorable")
+
+    assert_problem(response, 422, "unstorable-value")
+    assert "0x00" not in response.text and "INSERT" not in response.text
+
+
+async def test_a_form_the_parser_refuses_is_a_400_bad_request_problem(bare_client: httpx.AsyncClient) -> None:
+    # Starlette's own form errors (here: multipart without a boundary) get a real title, not "Error".
+    response = await bare_client.post("/api/v1/auth/token", content=b"--x--",
+                                      headers={"content-type": "multipart/form-data"})
+
+    assert_problem(response, 400, "bad-request")
+    assert response.json()["title"] == "Bad request"

@@ -3,16 +3,31 @@ what every route answers while the database is down: 503, never a 500 or a trace
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 
 import httpx
+import pytest
 
 from app.core.security import create_access_token
+from app.db import migrate
+from app.main import SchemaOutOfDateError
 from tests.api.live import serve
 from tests.api.problems import assert_problem
 from tests.conftest import TEST_SECRET, make_settings
 
 UNREACHABLE = "postgresql+asyncpg://postgres@127.0.0.1:1/nope"
+
+
+async def in_thread_async(fn: Callable[[], None]) -> None:
+    await asyncio.to_thread(fn)  # Alembic runs its own event loop
+
+
+@pytest.fixture
+def empty_sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'never-migrated.db'}"
 
 
 async def test_health_needs_neither_token_nor_database(bare_client: httpx.AsyncClient) -> None:
@@ -56,3 +71,25 @@ async def test_an_unreachable_database_is_503_everywhere_it_matters() -> None:
         # One problem type for one outage, whichever route met it, with a hint when to retry.
         assert response.json()["type"].endswith("/database-unavailable")
         assert response.headers["retry-after"] == "5"
+
+
+async def test_probes_answer_head_for_load_balancers(client: httpx.AsyncClient) -> None:
+    for path in ("/health", "/health/ready"):
+        response = await client.head(path)
+
+        assert response.status_code == 200, path
+        assert response.content == b""
+
+
+async def test_the_service_refuses_to_start_on_a_database_that_was_never_migrated(empty_sqlite_url: str) -> None:
+    with pytest.raises(SchemaOutOfDateError, match="jobcost db upgrade"):
+        async with serve(make_settings(empty_sqlite_url)):
+            pytest.fail("the app started")
+
+
+async def test_the_service_refuses_to_start_on_an_older_schema(fresh_db) -> None:
+    await in_thread_async(lambda: migrate.downgrade(fresh_db.url, "base"))
+
+    with pytest.raises(SchemaOutOfDateError, match="no schema"):
+        async with serve(make_settings(fresh_db.url)):
+            pytest.fail("the app started")

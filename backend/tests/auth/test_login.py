@@ -187,3 +187,22 @@ async def test_a_foreign_grant_type_is_422_without_echoing_the_form(client) -> N
     assert [error["loc"] for error in body["errors"]] == [["body", "grant_type"]]
     assert SECRET_VALUE not in response.text
     assert "client_credentials" not in response.text
+
+
+async def test_a_nul_character_in_the_email_is_an_ordinary_refusal(client, make_user) -> None:
+    # PostgreSQL text cannot hold NUL: sent to the database it raised a driver error (500) there.
+    await make_user("ana@example.test")
+
+    response = await client.post(TOKEN_URL, data={"username": "ana\x00@example.test", "password": DEFAULT_PASSWORD})
+
+    assert_unauthenticated(response, "invalid-credentials")
+
+
+async def test_the_token_response_is_not_cacheable(client, make_user) -> None:
+    await make_user("ana@example.test")
+
+    response = await login(client, "ana@example.test")
+
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["pragma"] == "no-cache"

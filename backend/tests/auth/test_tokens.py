@@ -67,6 +67,7 @@ BAD_CREDENTIALS: dict[str, Callable[[uuid.UUID], dict[str, str]]] = {
     "unknown-user": lambda uid: {"Authorization": f"Bearer {forge(claims_for(uuid.uuid4()))}"},
     "no-generation": lambda uid: {"Authorization": f"Bearer {forge(claims_for(uid, gen=None))}"},
     "stale-generation": lambda uid: {"Authorization": f"Bearer {forge(claims_for(uid, gen=1))}"},
+    "expiry-beyond-datetime": lambda uid: {"Authorization": f"Bearer {forge(claims_for(uid, exp=10**20))}"},
     "generation-not-int": lambda uid: {"Authorization": f"Bearer {forge(claims_for(uid, gen='0'))}"},
     "jwe-five-segments": lambda uid: {"Authorization": f"Bearer {_jwe_zip_bomb()}"},
 }
