@@ -22,6 +22,7 @@ from app.core.errors import (
     UnprocessableError,
 )
 from app.core.security import (
+    MAX_PASSWORD_LENGTH,
     InvalidTokenError,
     create_access_token,
     decode_access_token,
@@ -34,7 +35,6 @@ from app.teams.service import ensure_teams
 logger = logging.getLogger("jobcost.auth")
 
 MIN_PASSWORD_LENGTH = 8
-MAX_PASSWORD_LENGTH = 1024
 
 
 def normalize_email(email: str) -> str:
@@ -123,8 +123,8 @@ class AuthService:
         return user
 
     async def ensure_admin(self, email: str, password: str) -> tuple[User, bool]:
-        """The admin with `email`, created with `password` if absent (returns `(user, created)`). An existing
-        user is left as it is."""
+        """The user with `email`, created as an admin with `password` if absent; returns `(user, created)`.
+        An existing user is left as it is, whatever its role or state: the caller checks."""
         existing = await self._get_user(email=normalize_email(email))
         if existing is not None:
             return existing, False

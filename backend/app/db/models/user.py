@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import uuid
 from enum import StrEnum
 
 from sqlalchemy import Boolean, Column, Enum, ForeignKey, Integer, String, Table, Uuid, true
@@ -41,7 +40,3 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     token_generation: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     # lazy="raise": loading teams must be explicit (selectinload), never implicit IO during serialisation.
     teams: Mapped[list[Team]] = relationship(secondary=team_members, lazy="raise", order_by=Team.name_key)
-
-    @property
-    def team_ids(self) -> set[uuid.UUID]:
-        return {team.id for team in self.teams}
