@@ -39,6 +39,9 @@ def _configure(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=True,
+        # The engine hands BEGIN to SQLAlchemy on SQLite too (see app.db.engine), so DDL is transactional on both
+        # databases: a migration that fails half-way leaves nothing behind.
+        transactional_ddl=True,
         compare_type=True,
         compare_server_default=_compare_server_default,
     )
