@@ -7,20 +7,37 @@ import asyncio
 import os
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TypeVar
 
 import asyncpg
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.core.config import Environment, Settings
 from app.db import migrate
+from app.db.engine import create_engine
 
 T = TypeVar("T")
 
 PG_URL = os.environ.get("JOBCOST_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("REQUIRE_PG", "") not in ("", "0", "false", "no")
 BACKENDS = ("sqlite", "postgresql")
+
+
+@asynccontextmanager
+async def engine_for(url_or_settings: str | Settings) -> AsyncIterator[AsyncEngine]:
+    """The app's own engine for a database URL (or settings), disposed on exit: for reading committed data
+    from outside the code under test."""
+    settings = url_or_settings if isinstance(url_or_settings, Settings) else Settings(
+        env=Environment.test, database_url=url_or_settings)
+    engine = create_engine(settings)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
 
 
 def in_thread(fn: Callable[[], T]) -> T:

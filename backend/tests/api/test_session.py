@@ -13,12 +13,12 @@ from sqlalchemy import func, select
 
 from app.api.deps import SessionDep
 from app.core.errors import ConflictError
-from app.db.engine import create_engine, create_sessionmaker
+from app.db.engine import create_sessionmaker
 from app.db.models import Team
 from app.main import create_app
 from tests.api.problems import assert_problem
 from tests.conftest import make_settings
-from tests.databases import ScratchDatabase
+from tests.databases import ScratchDatabase, engine_for
 
 probe = APIRouter(prefix="/test-only")
 
@@ -38,12 +38,8 @@ async def add_team_then_fail(name: str, session: SessionDep) -> None:
 
 
 async def _team_count(url: str, name: str) -> int:
-    engine = create_engine(make_settings(url))
-    try:
-        async with create_sessionmaker(engine)() as session:
-            return await session.scalar(select(func.count()).select_from(Team).where(Team.name_key == name)) or 0
-    finally:
-        await engine.dispose()
+    async with engine_for(url) as engine, create_sessionmaker(engine)() as session:
+        return await session.scalar(select(func.count()).select_from(Team).where(Team.name_key == name)) or 0
 
 
 @pytest.fixture

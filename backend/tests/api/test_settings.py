@@ -4,15 +4,14 @@ wildcard CORS origin, and starting while the development admin can still sign in
 from __future__ import annotations
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.service import AuthService
 from app.core.config import Environment, Settings
-from app.db.engine import create_engine, create_sessionmaker
+from app.db.engine import create_sessionmaker
 from app.main import ProductionSafetyError, create_app
 from tests.api.live import serve
 from tests.conftest import make_settings
-from tests.databases import ScratchDatabase
+from tests.databases import ScratchDatabase, engine_for
 
 DEV_SECRET = "jobcost-development-secret-key-do-not-use-in-production"
 PROD_SECRET = "p" * 48
@@ -76,14 +75,9 @@ def test_database_url_is_read_with_or_without_the_prefix(clean_env: pytest.Monke
 
 
 async def _with_service(settings: Settings, work) -> None:  # noqa: ANN001
-    engine = create_engine(settings)
-    try:
-        sessions: async_sessionmaker[AsyncSession] = create_sessionmaker(engine)
-        async with sessions() as session:
-            await work(AuthService(session, settings))
-            await session.commit()
-    finally:
-        await engine.dispose()
+    async with engine_for(settings) as engine, create_sessionmaker(engine)() as session:
+        await work(AuthService(session, settings))
+        await session.commit()
 
 
 async def test_production_refuses_to_start_while_the_development_admin_can_sign_in(

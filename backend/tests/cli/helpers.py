@@ -18,11 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from typer.testing import CliRunner
 
 from app import cli
-from app.db.engine import create_engine
 from app.db.models import Team, User, team_members
 from app.main import create_app
 from tests.conftest import make_settings
-from tests.databases import in_thread
+from tests.databases import engine_for, in_thread
 from tests.factories import login
 
 T = TypeVar("T")
@@ -49,15 +48,11 @@ def run_async(fn: Callable[[], Awaitable[T]]) -> T:
 
 def with_connection(url: str, work: Callable[[AsyncConnection], Awaitable[T]], *, commit: bool = False) -> T:
     async def run() -> T:
-        engine = create_engine(make_settings(url))
-        try:
-            async with engine.connect() as connection:
-                result = await work(connection)
-                if commit:
-                    await connection.commit()
-                return result
-        finally:
-            await engine.dispose()
+        async with engine_for(url) as engine, engine.connect() as connection:
+            result = await work(connection)
+            if commit:
+                await connection.commit()
+            return result
 
     return run_async(run)
 

@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.db.engine import create_engine, create_sessionmaker
+from app.db.engine import create_sessionmaker
 from app.db.models import Team
-from tests.conftest import make_settings
-from tests.databases import ScratchDatabase
+from tests.databases import ScratchDatabase, engine_for
 from tests.db import builders
 
 
@@ -39,11 +38,8 @@ async def owner(session: AsyncSession) -> Team:
 
 @pytest.fixture
 async def fresh_engine(fresh_db: ScratchDatabase) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(make_settings(fresh_db.url))
-    try:
+    async with engine_for(fresh_db.url) as engine:
         yield engine
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture

@@ -96,14 +96,7 @@ async def test_fractions_of_a_second_are_kept(session: AsyncSession, owner: Team
 async def test_naive_datetime_is_refused_and_nothing_is_stored(session: AsyncSession, owner: Team,
                                                                process_zone: str) -> None:
     naive = datetime(2026, 1, 10, 6, 0)  # noqa: DTZ001 - the value under test
-    with pytest.raises(StatementError) as caught:
-        async with session.begin_nested():
-            session.add(builders.job("tz-b", owner, started_at=naive))
-            await session.flush()
-    assert isinstance(caught.value.orig, ValueError)
-
-    count = (await session.execute(select(func.count()).select_from(Job).where(Job.job_id == "tz-b"))).scalar_one()
-    assert count == 0
+    await builders.assert_refused_at_bind(session, builders.job("tz-b", owner, started_at=naive), ValueError)
 
 
 async def test_naive_datetime_is_refused_in_a_filter(session: AsyncSession, process_zone: str) -> None:
