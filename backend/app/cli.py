@@ -34,6 +34,9 @@ users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 
+# What an unreachable, unmigrated or refusing database raises: reported in one line, never as a traceback.
+DATABASE_ERRORS = (OperationalError, ProgrammingError, InterfaceError, OSError)
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -72,7 +75,7 @@ def _run_with_session(settings: Settings, work: Callable[[AuthService], Awaitabl
     except AppError as exc:
         err_console.print(f"[red]error:[/red] {escape(exc.detail)}")
         raise typer.Exit(1) from None
-    except (OperationalError, ProgrammingError, InterfaceError, OSError) as exc:
+    except DATABASE_ERRORS as exc:
         _database_problem(settings, exc)
 
 
@@ -94,7 +97,7 @@ def _migration(settings: Settings, action: Callable[[], None]) -> None:
     except CommandError as exc:
         err_console.print(f"[red]migration error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None
-    except (OperationalError, ProgrammingError, InterfaceError, OSError) as exc:
+    except DATABASE_ERRORS as exc:
         _database_problem(settings, exc)
 
 
@@ -146,7 +149,7 @@ def db_check(database_url: DatabaseUrlOption = None) -> None:
     except CommandError as exc:
         err_console.print(f"[red]schema drift:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None
-    except (OperationalError, ProgrammingError, InterfaceError, OSError) as exc:
+    except DATABASE_ERRORS as exc:
         _database_problem(settings, exc)
     console.print("no drift: models and migrations agree")
 

@@ -63,11 +63,17 @@ _EXAMPLES: dict[int, dict[str, Any]] = {
 }
 
 
-def problem_response(status: int, code: str, title: str, detail: str, *,
-                     headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+def problem_body(status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+    """The problem document itself; members of `extra` that are None are left out."""
     body: dict[str, Any] = {"type": TYPE_BASE + code, "title": title, "status": status, "detail": detail}
     body.update({k: v for k, v in extra.items() if v is not None})
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return body
+
+
+def problem_response(status: int, code: str, title: str, detail: str, *,
+                     headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    return JSONResponse(problem_body(status, code, title, detail, **extra), status_code=status,
+                        media_type=PROBLEM_JSON, headers=headers)
 
 
 def _clean_errors(errors: list[Any]) -> list[dict[str, Any]]:

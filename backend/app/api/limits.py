@@ -2,26 +2,21 @@
 
 A pure ASGI middleware: a declared `Content-Length` over the limit is refused at once; a body sent without one
 (chunked) is counted as it streams and refused the moment it passes the limit. Oversized header sections are
-refused with 431. Both answers are problem+json. Routes that stream large bodies by design (NDJSON ingest) get
-their own, larger limit through `path_limits`.
+refused with 431. Both answers are problem+json.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.errors import PROBLEM_JSON, TYPE_BASE
-
-DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
-DEFAULT_MAX_HEADER_BYTES = 16 * 1024
+from app.api.errors import PROBLEM_JSON, problem_body
 
 
 def _problem(status: int, code: str, title: str, detail: str) -> tuple[dict[str, Any], bytes]:
-    body = json.dumps({"type": TYPE_BASE + code, "title": title, "status": status, "detail": detail}).encode()
+    body = json.dumps(problem_body(status, code, title, detail)).encode()
     start = {"type": "http.response.start", "status": status,
              "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode()),
                          (b"connection", b"close")]}
@@ -33,19 +28,13 @@ def _human(size: int) -> str:
 
 
 class RequestLimitsMiddleware:
-    """Refuse bodies over `max_body_bytes` (413) and header sections over `max_header_bytes` (431).
+    """Refuse bodies over `max_body_bytes` (413) and header sections over `max_header_bytes` (431); both
+    limits come from the settings (`JOBCOST_MAX_BODY_BYTES`, `JOBCOST_MAX_HEADER_BYTES`)."""
 
-    `path_limits` maps a path to its own body limit (None: unlimited, for streaming endpoints that bound their
-    own memory).
-    """
-
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-                 max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
-                 path_limits: Mapping[str, int | None] | None = None) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_header_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_header_bytes = max_header_bytes
-        self.path_limits = dict(path_limits or {})
 
     async def _refuse(self, send: Send, status: int, code: str, title: str, detail: str) -> None:
         start, body = _problem(status, code, title, detail)
@@ -62,10 +51,7 @@ class RequestLimitsMiddleware:
                                f"Request headers total {header_bytes:,} bytes; the limit is "
                                f"{_human(self.max_header_bytes)}")
             return
-        limit = self.path_limits.get(scope["path"], self.max_body_bytes)
-        if limit is None:
-            await self.app(scope, receive, send)
-            return
+        limit = self.max_body_bytes
         too_large = ("content-too-large", "Content too large", f"The request body is over the limit of {_human(limit)}")
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
