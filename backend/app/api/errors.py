@@ -44,23 +44,20 @@ class Problem(BaseModel):
 
 
 # One realistic body per status for the OpenAPI page (the texts are those the handlers send).
-_EXAMPLES: dict[int, dict[str, Any]] = {
-    400: {"type": TYPE_BASE + "malformed-json", "title": "Malformed JSON", "status": 400,
-          "detail": "The request body is not valid JSON",
-          "errors": [{"loc": ["body", 1], "msg": "JSON decode error", "type": "json_invalid"}]},
-    401: {"type": TYPE_BASE + "not-authenticated", "title": "Not authenticated", "status": 401,
-          "detail": "Invalid or expired bearer token"},
-    403: {"type": TYPE_BASE + "forbidden", "title": "Forbidden", "status": 403,
-          "detail": "This operation needs the admin role"},
-    404: {"type": TYPE_BASE + "not-found", "title": "Not found", "status": 404, "detail": "Not Found"},
-    413: {"type": TYPE_BASE + "content-too-large", "title": "Content too large", "status": 413,
-          "detail": "The request body is over the limit of 16 MiB"},
-    422: {"type": TYPE_BASE + "validation-error", "title": "Validation error", "status": 422,
-          "detail": "Invalid request: body.password",
-          "errors": [{"loc": ["body", "password"], "msg": "Field required", "type": "missing"}]},
-    503: {"type": TYPE_BASE + "database-unavailable", "title": "Service unavailable", "status": 503,
-          "detail": "The database is unreachable; try again shortly"},
-}
+def _examples() -> dict[int, dict[str, Any]]:
+    return {
+        400: problem_body(400, "malformed-json", "Malformed JSON", "The request body is not valid JSON",
+                          errors=[{"loc": ["body", 1], "msg": "JSON decode error", "type": "json_invalid"}]),
+        401: problem_body(401, "not-authenticated", "Not authenticated", "Invalid or expired bearer token"),
+        403: problem_body(403, "forbidden", "Forbidden", "This operation needs the admin role"),
+        404: problem_body(404, "not-found", "Not found", "Not Found"),
+        413: problem_body(413, "content-too-large", "Content too large",
+                          "The request body is over the limit of 16 MiB"),
+        422: problem_body(422, "validation-error", "Validation error", "Invalid request: body.password",
+                          errors=[{"loc": ["body", "password"], "msg": "Field required", "type": "missing"}]),
+        503: problem_body(503, "database-unavailable", "Service unavailable",
+                          "The database is unreachable; try again shortly"),
+    }
 
 
 def problem_body(status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
@@ -199,6 +196,6 @@ def error_responses(*statuses: int, descriptions: dict[int, str] | None = None,
     }
     return {
         s: {"model": Problem, "description": {**generic, **(descriptions or {})}.get(s, "Error"),
-            "content": {PROBLEM_JSON: {"example": ex} if (ex := {**_EXAMPLES, **(examples or {})}.get(s)) else {}}}
+            "content": {PROBLEM_JSON: {"example": ex} if (ex := {**_examples(), **(examples or {})}.get(s)) else {}}}
         for s in statuses
     }

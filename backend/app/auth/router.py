@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.api.deps import CurrentUser, SessionDep, SettingsDep
-from app.api.errors import TYPE_BASE, error_responses
+from app.api.errors import error_responses, problem_body
 from app.auth.schemas import Me, Token
 from app.auth.service import AuthService
 
@@ -22,8 +22,8 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     responses=error_responses(400, 401, 422, 503, descriptions={
         400: "The form could not be parsed (malformed multipart, a field over 1 MiB)",
         401: "Unknown e-mail, wrong password or deactivated account (one answer for all three)"},
-        examples={401: {"type": TYPE_BASE + "invalid-credentials", "title": "Invalid credentials", "status": 401,
-                        "detail": "Incorrect email or password"}}),
+        examples={401: problem_body(401, "invalid-credentials", "Invalid credentials",
+                                    "Incorrect email or password")}),
 )
 async def create_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, settings: SettingsDep,
