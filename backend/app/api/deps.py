@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.service import AuthService
 from app.core.config import Settings
 from app.core.errors import ForbiddenError, NotAuthenticatedError
+from app.db.engine import begin_write
 from app.db.models import Role, User
 
 
@@ -38,6 +39,22 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """Like `get_session`, for endpoints that write: the transaction starts as a writer (`begin_write`), so two
+    concurrent writes on SQLite wait for each other instead of one failing with "database is locked"."""
+    async with request.app.state.sessionmaker() as session:
+        try:
+            await begin_write(session)
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+WriteSessionDep = Annotated[AsyncSession, Depends(get_write_session, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT from `POST /api/v1/auth/token`.")
 

@@ -17,6 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
 
+# Execution option marking a session that will write: on SQLite its transaction starts with BEGIN IMMEDIATE.
+WRITER_OPTION = "jobcost_writer"
+
 
 def _ensure_sqlite_dir(url: str) -> None:
     database = make_url(url).database
@@ -38,7 +41,9 @@ def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # A writer takes the write lock up front (waiting up to busy_timeout for it): a deferred transaction that
+        # read first and writes later can fail at once with SQLITE_BUSY when another writer got there meanwhile.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITER_OPTION) else "BEGIN")
 
 
 def create_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
@@ -67,6 +72,13 @@ def create_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
 def create_sessionmaker(bind: Any) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded attributes after commit, so a response built after commit never lazy-loads."""
     return async_sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
+
+
+async def begin_write(session: AsyncSession) -> None:
+    """Start `session`'s transaction as a writer. Call it before the session's first statement. On SQLite the
+    transaction then holds the database's write lock from its first statement, so concurrent writers queue
+    (up to the busy timeout) instead of failing; on PostgreSQL it changes nothing."""
+    await session.connection(execution_options={WRITER_OPTION: True})
 
 
 async def ping(sessionmaker: async_sessionmaker[AsyncSession]) -> None:

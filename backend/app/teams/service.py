@@ -13,12 +13,16 @@ from app.db.dialect import insert_for
 from app.db.models import Team
 from app.db.models.team import team_name_key
 
+# Rows per statement: 5 parameters a row keeps every INSERT and IN list far below 32,766 bound parameters.
+_CHUNK = 1000
 
-async def ensure_teams(session: AsyncSession, names: Iterable[str]) -> dict[str, Team]:
-    """The teams for `names`, keyed by `team_name_key(name)`, creating the missing ones.
 
-    Uses `INSERT … ON CONFLICT (name_key) DO NOTHING` and then reads the rows back, so two requests creating the
-    same team at once both succeed and see one row. The first spelling stored is kept for display.
+async def find_or_create_teams(session: AsyncSession, names: Iterable[str]) -> tuple[dict[str, Team], int]:
+    """The teams for `names`, keyed by `team_name_key(name)`, and how many of them this call created.
+
+    Uses `INSERT … ON CONFLICT (name_key) DO NOTHING RETURNING` (so only rows really inserted count as created)
+    and then reads the rows back, in chunks and in key order: two requests creating the same teams at once both
+    succeed, see one row each, and take their locks in the same order. The first spelling stored is kept.
     """
     wanted: dict[str, str] = {}
     for name in names:
@@ -26,10 +30,26 @@ async def ensure_teams(session: AsyncSession, names: Iterable[str]) -> dict[str,
         if cleaned:
             wanted.setdefault(team_name_key(cleaned), cleaned)
     if not wanted:
-        return {}
+        return {}, 0
     now = utcnow()
-    rows = [{"id": uuid.uuid4(), "name": name, "name_key": key, "created_at": now, "updated_at": now}
-            for key, name in sorted(wanted.items())]
-    await session.execute(insert_for(session, Team).values(rows).on_conflict_do_nothing(index_elements=["name_key"]))
-    found = await session.execute(select(Team).where(Team.name_key.in_(list(wanted))))
-    return {team.name_key: team for team in found.scalars()}
+    keys = sorted(wanted)
+    created = 0
+    found: dict[str, Team] = {}
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start:start + _CHUNK]
+        rows = [{"id": uuid.uuid4(), "name": wanted[key], "name_key": key, "created_at": now, "updated_at": now}
+                for key in chunk]
+        inserted = await session.execute(
+            insert_for(session, Team).values(rows).on_conflict_do_nothing(index_elements=["name_key"])
+            .returning(Team.id))
+        created += len(inserted.all())
+        result = await session.execute(select(Team).where(Team.name_key.in_(chunk)))
+        found.update({team.name_key: team for team in result.scalars()})
+    return found, created
+
+
+async def ensure_teams(session: AsyncSession, names: Iterable[str]) -> dict[str, Team]:
+    """The teams for `names`, keyed by `team_name_key(name)`, creating the missing ones (see
+    `find_or_create_teams`)."""
+    teams, _ = await find_or_create_teams(session, names)
+    return teams
