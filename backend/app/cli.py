@@ -22,8 +22,13 @@ from app.auth.service import AuthService
 from app.core.config import Settings
 from app.core.errors import AppError
 from app.db import migrate
-from app.db.engine import create_engine, create_sessionmaker
+from app.db.engine import begin_write, create_engine, create_sessionmaker
 from app.db.models import Role, User
+from app.ingestion.mock import load_mock_jobs
+from app.ingestion.schemas import IngestReport
+from app.ingestion.service import JobIngestionService
+from app.pricing.catalog import default_catalog
+from app.pricing.service import sync_catalog
 
 T = TypeVar("T")
 
@@ -59,13 +64,16 @@ def _settings(database_url: str | None) -> Settings:
     raise typer.Exit(2)
 
 
-def _run_with_session(settings: Settings, work: Callable[[AuthService], Awaitable[T]]) -> T:
-    """Run `work` in one committed transaction; AppErrors print their detail and exit 1."""
+def _run_with_session(settings: Settings, work: Callable[[AuthService], Awaitable[T]], *, write: bool = False) -> T:
+    """Run `work` in one committed transaction (a writer's, see `begin_write`, when `write`); AppErrors print
+    their detail and exit 1."""
 
     async def runner() -> T:
         engine = create_engine(settings)
         try:
             async with create_sessionmaker(engine)() as session, session.begin():
+                if write:
+                    await begin_write(session)
                 return await work(AuthService(session, settings))
         finally:
             await engine.dispose()
@@ -220,13 +228,22 @@ def users_list(database_url: DatabaseUrlOption = None) -> None:
 
 @app.command()
 def demo(database_url: DatabaseUrlOption = None) -> None:
-    """Prepare a development database: migrate it and ensure the development admin
-    (JOBCOST_ADMIN_EMAIL / JOBCOST_ADMIN_PASSWORD, default admin@example.com / admin). Refused in production."""
+    """Prepare a development database: migrate it, load the GPU price catalog and the 30 mock jobs (1–14 January
+    2026; loading them again changes nothing), and ensure the development admin (JOBCOST_ADMIN_EMAIL /
+    JOBCOST_ADMIN_PASSWORD, default admin@example.com / admin). Refused in production."""
     settings = _settings(database_url)
     if settings.is_production:
         err_console.print("[red]refused:[/red] `jobcost demo` creates a development admin; JOBCOST_ENV=production")
         raise typer.Exit(2)
     _migration(settings, lambda: migrate.upgrade(settings.database_url))
+
+    async def load_demo_data(auth: AuthService) -> IngestReport:
+        await sync_catalog(auth.session, default_catalog())
+        return await JobIngestionService(auth.session).ingest(load_mock_jobs())
+
+    report = _run_with_session(settings, load_demo_data, write=True)
+    console.print(f"mock jobs: {report.received} received, {report.created} created, {report.updated} updated, "
+                  f"{report.unchanged} unchanged, {report.failed} refused")
     email, password = settings.admin_email, settings.admin_password.get_secret_value()
 
     async def work(auth: AuthService) -> tuple[User, bool]:

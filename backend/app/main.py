@@ -16,15 +16,17 @@ from app.api.router import api_router
 from app.auth.service import AuthService
 from app.core.config import Settings, get_settings
 from app.db import migrate
-from app.db.engine import create_engine, create_sessionmaker
+from app.db.engine import begin_write, create_engine, create_sessionmaker
 from app.health.router import router as health_router
+from app.pricing.catalog import default_catalog
+from app.pricing.service import sync_catalog
 
 logger = logging.getLogger("jobcost")
 
 DESCRIPTION = """
 Schedulers, scripts and importers push **jobs** (training runs, fine-tunes, inference batches); jobcost costs
 each one (its **billed cost**, or an **estimate** from a GPU price catalog) per UTC day it ran. This version
-serves sign-in, roles and health; job ingestion and cost analytics come in the next releases.
+serves sign-in, roles, health, job ingestion and the price catalog; job listings and cost analytics come next.
 
 **Signing in:** `POST /api/v1/auth/token` with form fields `username` (your e-mail) and `password` returns an
 `access_token`; send it as `Authorization: Bearer <token>` (on this page: *Authorize*, paste the token).
@@ -43,18 +45,28 @@ class SchemaOutOfDateError(RuntimeError):
     """Refusal to start on a database whose schema is not the one this code was written for."""
 
 
-async def _check_schema(engine: AsyncEngine) -> None:
+async def _check_schema(engine: AsyncEngine) -> bool:
+    """True when the schema is at head; False when the database does not answer; raises when it is behind."""
     try:
         current = await migrate.current_revisions(engine)
     except Exception as exc:  # unreachable now: start anyway, /health/ready says 503 until it answers
         logger.warning("database unreachable at start (%s); not checking its schema", type(exc).__name__)
-        return
+        return False
     expected = migrate.head_revisions()
     if current != expected:
         found = ", ".join(sorted(current)) or "no schema"
         raise SchemaOutOfDateError(
             f"the database is at {found} but this version of jobcost needs {', '.join(sorted(expected))}: "
             "run `jobcost db upgrade`")
+    return True
+
+
+async def _sync_price_catalog(app: FastAPI) -> None:
+    async with app.state.sessionmaker() as session:
+        await begin_write(session)
+        count = await sync_catalog(session, default_catalog())
+        await session.commit()
+    logger.info("GPU price catalog: %d rates", count)
 
 
 async def _refuse_development_admin(app: FastAPI) -> None:
@@ -73,7 +85,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
     try:
-        await _check_schema(engine)
+        if await _check_schema(engine):
+            await _sync_price_catalog(app)
         if settings.is_production:
             await _refuse_development_admin(app)
         logger.info("jobcost started (env=%s, database=%s)", settings.env.value, engine.url.get_backend_name())
@@ -98,6 +111,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=[
             {"name": "auth", "description": "Sign in with e-mail and password; get a bearer token."},
             {"name": "admin", "description": "Admin-only operations."},
+            {"name": "ingestion", "description": "Admins push job records in (idempotent by `job_id`) and delete "
+                                                 "jobs."},
+            {"name": "pricing", "description": "The GPU price catalog that estimated costs come from."},
             {"name": "health", "description": "Probes for load balancers and orchestrators."},
         ],
     )

@@ -18,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.config import Environment, Settings
 from app.db import migrate
-from app.db.engine import create_engine
+from app.db.engine import create_engine, create_sessionmaker
+from app.pricing.catalog import default_catalog
+from app.pricing.service import sync_catalog
 
 T = TypeVar("T")
 
@@ -80,6 +82,12 @@ def pg_unreachable_reason() -> str | None:
     return None
 
 
+async def _load_price_catalog(url: str) -> None:
+    async with engine_for(url) as engine, create_sessionmaker(engine)() as session:
+        await sync_catalog(session, default_catalog())
+        await session.commit()
+
+
 class ScratchDatabase:
     """A new, empty database of `backend` kind; `url` is its SQLAlchemy async URL."""
 
@@ -105,10 +113,13 @@ class ScratchDatabase:
         in_thread(lambda: asyncio.run(run()))
 
     def create(self, *, migrated: bool = True) -> ScratchDatabase:
+        """Create the database; when `migrated`, also upgrade it to head and load the bundled GPU price catalog,
+        as the service's start does."""
         if self.backend == "postgresql":
             self._admin(f'CREATE DATABASE "{self.name}"')
         if migrated:
             in_thread(lambda: migrate.upgrade(self.url))
+            in_thread(lambda: asyncio.run(_load_price_catalog(self.url)))
         return self
 
     def drop(self) -> None:

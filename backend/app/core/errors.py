@@ -59,6 +59,20 @@ class ConflictError(AppError):
     title = "Conflict"
 
 
+class ContentTooLargeError(AppError):
+    """413: the request is over a documented limit; `detail` names the limit."""
+
+    status = 413
+    code = "content-too-large"
+    title = "Content too large"
+
+
+class UnsupportedMediaTypeError(AppError):
+    status = 415
+    code = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
 class UnprocessableError(AppError):
     """422 raised by a service for a rule it checks itself (FastAPI's own validation has its own handler)."""
 

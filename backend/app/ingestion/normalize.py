@@ -1,0 +1,359 @@
+"""One job record in, one normalised job (or the reasons it was refused) out: DESIGN.md's "Job record".
+
+`JobIn` is the wire shape and checks each field on its own (types, trimming, lengths, units, RFC 3339
+timestamps, status synonyms); `normalize_record` then applies the rules that tie fields together (what each
+status needs, the order of the timestamps, nothing in the future) and resolves provider and GPU names through
+the price catalog's aliases. Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from app.db.models import JobStatus
+from app.db.types import usd_to_micros
+from app.pricing.catalog import PriceCatalog
+
+MAX_LABELS = 50
+MAX_GPU_COUNT = Decimal(100_000)
+MAX_COST_USD = Decimal(10) ** 12
+MAX_RUN = timedelta(days=366)
+MAX_CLOCK_SKEW = timedelta(minutes=10)
+_MAX_NUMBER_TEXT = 64
+
+STATUS_SYNONYMS: dict[str, JobStatus] = {
+    **{s: JobStatus.queued for s in ("queued", "pending", "submitted", "waiting", "requeued", "scheduled")},
+    **{s: JobStatus.running for s in ("running", "started", "in_progress", "active", "completing")},
+    **{s: JobStatus.succeeded for s in ("succeeded", "success", "successful", "completed", "complete", "done",
+                                        "finished")},
+    **{s: JobStatus.failed for s in ("failed", "failure", "error", "errored", "timeout", "timed_out", "node_fail",
+                                     "out_of_memory", "oom", "oom_killed", "boot_fail", "deadline")},
+    **{s: JobStatus.cancelled for s in ("cancelled", "canceled", "killed", "aborted", "revoked")},
+    **{s: JobStatus.preempted for s in ("preempted", "evicted", "interrupted", "spot_interrupted")},
+}
+
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))")
+
+
+def _fail(code: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError(code, message)
+
+
+def parse_instant(value: Any) -> datetime:
+    """An RFC 3339 timestamp with an offset (`Z`, `+05:30`; `T` or a space between date and time) as an aware
+    UTC datetime, cut to the millisecond (jobcost keeps timestamps to the millisecond). Numbers are refused:
+    an epoch number's unit (s, ms, µs) would have to be guessed."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise _fail("naive_datetime", "needs a UTC offset (e.g. 2026-01-10T08:00:00Z)")
+        return _to_utc_ms(value)
+    if not isinstance(value, str):
+        raise _fail("timestamp_type",
+                    "must be an RFC 3339 string with an offset, e.g. 2026-01-10T08:00:00Z (epoch numbers are "
+                    "not accepted: their unit would be a guess)")
+    match = _RFC3339.fullmatch(value.strip())
+    if match is None:
+        raise _fail("timestamp_format",
+                    "must be an RFC 3339 timestamp with a time and an offset, e.g. 2026-01-10T08:00:00Z "
+                    "or 2026-01-10T13:30:00+05:30")
+    year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
+    millis = int((fraction or "0")[:3].ljust(3, "0"))
+    try:
+        if zulu:
+            tz = UTC
+        else:
+            if int(off_h) > 23 or int(off_m) > 59:
+                raise ValueError("offset out of range")
+            offset = timedelta(hours=int(off_h), minutes=int(off_m))
+            tz = timezone(-offset if sign == "-" else offset)
+        local = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), millis * 1000,
+                         tzinfo=tz)
+        return local.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise _fail("timestamp_range", "is not a real instant (date, time or offset out of range)") from exc
+
+
+def _to_utc_ms(value: datetime) -> datetime:
+    value = value.astimezone(UTC)
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def _decimal(value: Any) -> Decimal:
+    if isinstance(value, bool) or isinstance(value, float):
+        # JSON bodies are parsed with exact decimals, so a float here comes from code, not from a client.
+        raise _fail("decimal_type", "must be a decimal number or a string of one (e.g. \"12.50\")")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, str) and len(value) <= _MAX_NUMBER_TEXT:
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            raise _fail("decimal_parsing", "must be a decimal number, e.g. \"12.50\"") from None
+    else:
+        raise _fail("decimal_type", "must be a decimal number or a string of one (e.g. \"12.50\")")
+    if not number.is_finite():
+        raise _fail("finite_number", "must be a finite number")
+    return number
+
+
+def parse_gpu_count(value: Any) -> Decimal:
+    """GPUs as a decimal ≥ 0 with at most 3 places (fractional GPUs: 0.5 is half a GPU), at most 100,000."""
+    number = _decimal(value)
+    if number < 0:
+        raise _fail("greater_than_equal", "must be 0 or more")
+    if number > MAX_GPU_COUNT:
+        raise _fail("less_than_equal", f"must be at most {MAX_GPU_COUNT}")
+    if number != number.quantize(Decimal("0.001")):
+        raise _fail("decimal_places", "must have at most 3 decimal places")
+    return number
+
+
+def parse_cost(value: Any) -> Decimal:
+    """A USD amount ≥ 0 with at most 6 decimal places (one micro-USD), below 10^12."""
+    number = _decimal(value)
+    if number < 0:
+        raise _fail("greater_than_equal", "must be 0 or more (credits and refunds are not jobs)")
+    if number >= MAX_COST_USD:
+        raise _fail("less_than", "must be less than 1,000,000,000,000 USD")
+    try:
+        usd_to_micros(number)
+    except ValueError:
+        raise _fail("decimal_places", "must have at most 6 decimal places (one micro-USD)") from None
+    return number
+
+
+def _clean_text(value: Any, max_length: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _fail("string_type", "must be a string")
+    cleaned = value.strip()
+    if len(cleaned) > max_length:
+        raise _fail("string_too_long", f"must be at most {max_length} characters")
+    if any(unicodedata.category(ch) == "Cc" for ch in cleaned):
+        raise _fail("control_character", "must not contain control characters")
+    return cleaned or None
+
+
+def _text(max_length: int) -> BeforeValidator:
+    return BeforeValidator(lambda v: _clean_text(v, max_length))
+
+
+def _required_text(max_length: int) -> BeforeValidator:
+    def check(value: Any) -> str:
+        cleaned = _clean_text(value, max_length)
+        if cleaned is None:
+            raise _fail("string_too_short", "must not be empty")
+        return cleaned
+    return BeforeValidator(check)
+
+
+def parse_status(value: Any) -> JobStatus:
+    """A status or one of its synonyms (case-insensitive; `-` and spaces read as `_`)."""
+    if not isinstance(value, str):
+        raise _fail("string_type", "must be a string")
+    key = re.sub(r"[\s-]+", "_", value.strip().casefold())
+    status = STATUS_SYNONYMS.get(key)
+    if status is None:
+        raise _fail("status", "must be one of queued, running, succeeded, failed, cancelled, preempted "
+                              "(or a common synonym such as COMPLETED, PENDING, TIMEOUT, CANCELED)")
+    return status
+
+
+def parse_currency(value: Any) -> str:
+    if value is None:
+        return "USD"
+    if not isinstance(value, str) or value.strip().upper() != "USD":
+        raise _fail("currency", "only USD is supported")
+    return "USD"
+
+
+def parse_labels(value: Any) -> dict[str, str]:
+    """String → string, at most 50 pairs; keys trimmed, 1–255 characters; values at most 1,024 characters."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _fail("dict_type", "must be an object of string keys to string values")
+    if len(value) > MAX_LABELS:
+        raise _fail("too_long", f"must have at most {MAX_LABELS} labels")
+    labels: dict[str, str] = {}
+    for key, item in value.items():
+        clean_key = _clean_text(key, 255)
+        if clean_key is None:
+            raise _fail("label_key", "label keys must not be empty")
+        if not isinstance(item, str):
+            raise _fail("label_value", f"label {clean_key!r} must have a string value")
+        if len(item) > 1024 or "\x00" in item:
+            raise _fail("label_value", f"label {clean_key!r} must be at most 1,024 characters, without NUL")
+        labels[clean_key] = item
+    return dict(sorted(labels.items()))
+
+
+_INSTANT_SCHEMA = WithJsonSchema({"type": "string", "format": "date-time",
+                                  "description": "RFC 3339 with an offset, e.g. 2026-01-10T08:00:00Z"})
+_DECIMAL_SCHEMA = WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}]})
+Instant = Annotated[datetime, BeforeValidator(parse_instant), _INSTANT_SCHEMA]
+OptionalInstant = Annotated[datetime | None, BeforeValidator(lambda v: None if v is None else parse_instant(v)),
+                            _INSTANT_SCHEMA]
+
+
+class JobIn(BaseModel):
+    """One job record as sent to `POST /api/v1/admin/ingest/jobs`. Unknown fields are refused."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{
+            "job_id": "slurm-a:12345_7", "team": "nlp", "status": "COMPLETED", "model_name": "llama-3-8b-sft",
+            "gpu_type": "H100", "gpu_count": 8, "provider": "aws", "user": "ada",
+            "submitted_at": "2026-01-10T07:55:00Z", "started_at": "2026-01-10T08:00:00Z",
+            "ended_at": "2026-01-10T12:00:00Z", "labels": {"project": "sft"}}]},
+    )
+
+    job_id: Annotated[str, _required_text(255)] = Field(
+        description="External id, unique across jobcost (1–255 characters; may contain `/`).")
+    team: Annotated[str, _required_text(255)] = Field(
+        description="Who pays; found or created by name (compared trimmed and case-folded).")
+    status: Annotated[JobStatus, BeforeValidator(parse_status),
+                      WithJsonSchema({"type": "string", "examples": ["succeeded", "COMPLETED", "PENDING"]})] = Field(
+        description="queued, running, succeeded, failed, cancelled or preempted, or a common synonym.")
+    model_name: Annotated[str | None, _text(255)] = None
+    gpu_type: Annotated[str | None, _text(64)] = Field(
+        default=None, description="GPU model; catalog aliases apply (`A100-SXM4-80GB` → `A100-80GB`).")
+    gpu_count: Annotated[Decimal | None, BeforeValidator(lambda v: None if v is None else parse_gpu_count(v)),
+                         _DECIMAL_SCHEMA] = Field(
+        default=None, description="GPUs, ≥ 0, up to 3 decimal places; default 1 when `gpu_type` is given, else 0.")
+    provider: Annotated[str | None, _text(64)] = Field(
+        default=None, description="Where it ran (`aws`, `gcp`, `azure`, `lambda`, or your own name).")
+    user: Annotated[str | None, _text(255)] = Field(default=None, description="Who submitted it.")
+    submitted_at: OptionalInstant = None
+    started_at: OptionalInstant = None
+    ended_at: OptionalInstant = None
+    observed_at: OptionalInstant = Field(
+        default=None, description="Running jobs only: when it was seen running (default: time of ingest). "
+                                  "Ignored for other statuses.")
+    cost: Annotated[Decimal | None, BeforeValidator(lambda v: None if v is None else parse_cost(v)),
+                    _DECIMAL_SCHEMA] = Field(
+        default=None, description="Billed cost of the whole job in USD, ≥ 0, up to 6 decimal places. "
+                                  "Without it the cost is estimated from the GPU price catalog.")
+    currency: Annotated[str, BeforeValidator(parse_currency)] = Field(default="USD", description="Only `USD`.")
+    labels: Annotated[dict[str, str], BeforeValidator(parse_labels)] = Field(
+        default_factory=dict, description="String → string, at most 50.")
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedJob:
+    """A valid job, normalised: canonical names, UTC millisecond timestamps, integer GPU thousandths and
+    micro-USD, `observed_at` resolved for running jobs and None otherwise."""
+
+    job_id: str
+    team: str
+    status: JobStatus
+    model_name: str | None
+    gpu_type: str | None
+    gpu_milli: int
+    provider: str | None
+    user_name: str | None
+    submitted_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    observed_at: datetime | None
+    billed_cost: Decimal | None
+    labels: dict[str, str]
+
+    @property
+    def run_end(self) -> datetime | None:
+        """Where the run time stops: `ended_at`, or `observed_at` while running."""
+        return self.ended_at if self.ended_at is not None else self.observed_at
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """Why one field of one record was refused. `field` is a dotted path (`labels.team`), None for the record."""
+
+    field: str | None
+    message: str
+
+
+def _consistency(job: JobIn, now: datetime) -> list[FieldError]:
+    errors: list[FieldError] = []
+    status, started, ended = job.status, job.started_at, job.ended_at
+    if status is JobStatus.queued:
+        if started is not None:
+            errors.append(FieldError("started_at", "a queued job has not started: drop started_at or fix status"))
+        if ended is not None:
+            errors.append(FieldError("ended_at", "a queued job has not ended: drop ended_at or fix status"))
+    elif status is JobStatus.running:
+        if started is None:
+            errors.append(FieldError("started_at", "a running job needs started_at"))
+        if ended is not None:
+            errors.append(FieldError("ended_at", "a running job has no ended_at: drop it or fix status"))
+    elif status is JobStatus.cancelled:
+        if started is not None and ended is None:
+            errors.append(FieldError("ended_at", "a cancelled job that started needs ended_at"))
+    else:
+        if started is None:
+            errors.append(FieldError("started_at", f"a {status.value} job needs started_at"))
+        if ended is None:
+            errors.append(FieldError("ended_at", f"a {status.value} job needs ended_at"))
+    if job.submitted_at is not None and started is not None and started < job.submitted_at:
+        errors.append(FieldError("started_at", "is before submitted_at"))
+    if started is not None and ended is not None and ended < started:
+        errors.append(FieldError("ended_at", "is before started_at"))
+    elif started is None and ended is not None and job.submitted_at is not None and ended < job.submitted_at:
+        errors.append(FieldError("ended_at", "is before submitted_at"))
+    if job.cost is not None and started is None:
+        errors.append(FieldError("cost", "a billed cost needs started_at (it is spread over the run)"))
+    latest = now + MAX_CLOCK_SKEW
+    for name in ("submitted_at", "started_at", "ended_at"):
+        value = getattr(job, name)
+        if value is not None and value > latest:
+            errors.append(FieldError(name, "is in the future"))
+    if status is JobStatus.running and started is not None and job.observed_at is not None:
+        if job.observed_at < started:
+            errors.append(FieldError("observed_at", "is before started_at"))
+        elif job.observed_at > latest:
+            errors.append(FieldError("observed_at", "is in the future"))
+    return errors
+
+
+def normalize_record(raw: Any, *, now: datetime, catalog: PriceCatalog) -> NormalizedJob | list[FieldError]:
+    """Validate and normalise one raw record (a dict as decoded from JSON, numbers as `Decimal`/`int`).
+
+    `now` (aware UTC) is the time of ingest: the default `observed_at` of a running job and the limit for
+    timestamps (at most 10 minutes ahead). Returns the job, or every reason it was refused.
+    """
+    if not isinstance(raw, dict):
+        return [FieldError(None, "a job must be a JSON object")]
+    try:
+        job = JobIn.model_validate(raw)
+    except ValidationError as exc:
+        return [FieldError(".".join(str(p) for p in e["loc"]) or None, e["msg"]) for e in exc.errors()]
+    now = _to_utc_ms(now)
+    errors = _consistency(job, now)
+    observed = None
+    if job.status is JobStatus.running and job.started_at is not None:
+        observed = job.observed_at or now
+    end = job.ended_at or observed
+    if not errors and job.started_at is not None and end is not None and end - job.started_at > MAX_RUN:
+        field = "ended_at" if job.ended_at is not None else "observed_at"
+        errors.append(FieldError(field, f"the run is longer than {MAX_RUN.days} days, the longest jobcost accepts"))
+    if errors:
+        return errors
+    gpu_type = catalog.canonical_gpu_type(job.gpu_type) if job.gpu_type else None
+    gpu_count = job.gpu_count if job.gpu_count is not None else Decimal(1 if gpu_type else 0)
+    return NormalizedJob(
+        job_id=job.job_id, team=job.team, status=job.status, model_name=job.model_name, gpu_type=gpu_type,
+        gpu_milli=int(gpu_count * 1000), provider=catalog.canonical_provider(job.provider) if job.provider else None,
+        user_name=job.user, submitted_at=job.submitted_at, started_at=job.started_at, ended_at=job.ended_at,
+        observed_at=observed, billed_cost=job.cost, labels=job.labels)

@@ -1,0 +1,42 @@
+"""Shapes of the ingest endpoints: the request envelope and the report."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from app.ingestion.normalize import JobIn
+
+MAX_BATCH_JOBS = 10_000
+
+
+class IngestRequest(BaseModel):
+    """`{"jobs": [JobIn, ...]}`, at most 10,000 jobs (and the request at most 16 MiB)."""
+
+    jobs: list[JobIn] = Field(max_length=MAX_BATCH_JOBS)
+
+
+class IngestError(BaseModel):
+    """Why one record was refused. A record can have several, one per field."""
+
+    index: int | None = Field(description="Position of the record in `jobs` (0-based).", examples=[3])
+    job_id: str | None = Field(description="The record's `job_id` as sent, when it was a string.",
+                               examples=["slurm-a:12345_7"])
+    field: str | None = Field(description="Dotted path of the field (`labels.team`); null for the whole record.",
+                              examples=["ended_at"])
+    message: str = Field(examples=["is before started_at"])
+
+
+class IngestReport(BaseModel):
+    """What a batch did. `created + updated + unchanged + superseded + failed = received`."""
+
+    received: int = Field(description="Records in the batch.", examples=[4])
+    created: int = Field(description="Jobs new to jobcost.", examples=[1])
+    updated: int = Field(description="Known jobs whose record changed: stored again, snapshots replaced.",
+                         examples=[1])
+    unchanged: int = Field(description="Known jobs sent again identically: nothing written.", examples=[0])
+    superseded: int = Field(description="Valid copies of a job_id that a later copy in the same batch replaced.",
+                            examples=[1])
+    failed: int = Field(description="Records refused; see `errors`.", examples=[1])
+    teams_created: int = Field(description="Teams that did not exist before this batch.", examples=[0])
+    errors: list[IngestError] = Field(examples=[[{"index": 3, "job_id": "neg-1", "field": "ended_at",
+                                                  "message": "is before started_at"}]])

@@ -1,0 +1,204 @@
+"""`JobIngestionService`: the one way jobs get in (and out), whatever the entry point.
+
+A batch is validated record by record (`normalize.py`), deduplicated by `job_id` (the last valid copy wins), its
+teams found or created, every job costed (`costing.py`), and then written in `job_id` order, in chunks, with one
+`INSERT … ON CONFLICT (job_id) DO UPDATE … WHERE content_hash differs … RETURNING id` per chunk: never
+select-then-insert, so concurrent batches cannot race, and an identical record writes nothing. A changed job's
+cost snapshots are replaced in the same transaction. The service flushes only; the caller's session commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import NotFoundError
+from app.db.base import utcnow
+from app.db.dialect import insert_for
+from app.db.models import CostSnapshot, Job
+from app.db.models.team import team_name_key
+from app.db.types import micros_to_usd, usd_to_micros
+from app.ingestion.costing import JobCosting, cost_job, to_epoch_ms
+from app.ingestion.normalize import FieldError, NormalizedJob, normalize_record
+from app.ingestion.schemas import IngestError, IngestReport
+from app.pricing.catalog import PriceCatalog, default_catalog
+from app.pricing.service import RateCard, load_rate_card
+from app.teams.service import find_or_create_teams
+
+logger = logging.getLogger("jobcost.ingestion")
+
+# Rows per statement. Jobs have 21 columns: 1,000 rows are 21,000 bound parameters, under the 32,766 that
+# SQLite and asyncpg accept in one statement (snapshots have 5).
+CHUNK_ROWS = 1000
+_JOBS = Job.__table__
+_SNAPSHOTS = CostSnapshot.__table__
+_UPDATED_ON_CHANGE = ("team_id", "user_name", "model_name", "gpu_type", "gpu_milli", "provider", "status",
+                      "submitted_at", "started_at", "ended_at", "observed_at", "billed_cost_micros", "cost_micros",
+                      "gpu_us", "cost_source", "labels", "content_hash", "updated_at")
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    job: NormalizedJob
+    costing: JobCosting
+    content_hash: str
+
+
+def _ms(value: datetime | None) -> int | None:
+    return None if value is None else to_epoch_ms(value)
+
+
+def content_hash(job: NormalizedJob, costing: JobCosting) -> str:
+    """SHA-256 of everything an ingest writes for `job`: the normalised record (team by its key, the resolved
+    `observed_at`) and its costing. Equal hashes mean re-ingesting changes nothing; a new price in the catalog
+    changes the costing and so the hash."""
+    document = [
+        job.job_id, team_name_key(job.team), job.status.value, job.model_name, job.gpu_type, job.gpu_milli,
+        job.provider, job.user_name, _ms(job.submitted_at), _ms(job.started_at), _ms(job.ended_at),
+        _ms(job.observed_at), None if job.billed_cost is None else usd_to_micros(job.billed_cost), job.labels,
+        costing.cost_micros, costing.source.value, costing.gpu_us,
+        [[d.day.isoformat(), d.run_ms, d.gpu_us, d.cost_micros] for d in costing.days],
+    ]
+    encoded = json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def _record_job_id(raw: Any) -> str | None:
+    if isinstance(raw, dict) and isinstance(raw.get("job_id"), str):
+        return raw["job_id"][:255]
+    return None
+
+
+class JobIngestionService:
+    """Ingest batches of job records and delete jobs. `catalog` gives the provider and GPU aliases (the bundled
+    catalog by default); prices come from the `gpu_prices` table. `clock` is the time of ingest."""
+
+    def __init__(self, session: AsyncSession, *, catalog: PriceCatalog | None = None,
+                 clock: Any = utcnow) -> None:
+        self.session = session
+        self.catalog = catalog or default_catalog()
+        self.clock = clock
+
+    async def ingest(self, records: Sequence[Any]) -> IngestReport:
+        """Validate, cost and upsert `records` (dicts as decoded from JSON, numbers as `Decimal` or `int`).
+
+        Returns the report: `received`, then `created`/`updated`/`unchanged` for the jobs written, `superseded`
+        for earlier valid copies of a `job_id` in the batch, `failed` for records refused (each reason in
+        `errors` with the record's index, `job_id` and field), `teams_created`. The good records are stored
+        whatever the bad ones did. Database errors propagate (the caller's session rolls back the batch).
+        """
+        now = self.clock()
+        errors: list[IngestError] = []
+        winners: dict[str, tuple[int, NormalizedJob]] = {}
+        superseded = failed = 0
+        for index, raw in enumerate(records):
+            outcome = normalize_record(raw, now=now, catalog=self.catalog)
+            if isinstance(outcome, list):
+                failed += 1
+                errors.extend(self._errors(index, raw, outcome))
+                continue
+            if outcome.job_id in winners:
+                superseded += 1
+            winners[outcome.job_id] = (index, outcome)
+
+        created = updated = unchanged = teams_created = 0
+        if winners:
+            jobs = [job for _, job in sorted(winners.values(), key=lambda item: item[0])]
+            teams, teams_created = await find_or_create_teams(self.session, (job.team for job in jobs))
+            rate_card = await load_rate_card(self.session)
+            prepared = [self._prepare(job, rate_card) for job in sorted(jobs, key=lambda j: j.job_id)]
+            team_ids = {key: team.id for key, team in teams.items()}
+            created, updated = await self._upsert(prepared, team_ids, now)
+            unchanged = len(prepared) - created - updated
+
+        report = IngestReport(received=len(records), created=created, updated=updated, unchanged=unchanged,
+                              superseded=superseded, failed=failed, teams_created=teams_created, errors=errors)
+        self._log(report)
+        return report
+
+    async def delete_job(self, job_id: str) -> None:
+        """Delete the job with external id `job_id` and its cost snapshots. Raises NotFoundError (404)."""
+        job_pk = select(Job.id).where(Job.job_id == job_id).scalar_subquery()
+        await self.session.execute(delete(CostSnapshot).where(CostSnapshot.job_pk == job_pk))
+        result = await self.session.execute(delete(Job).where(Job.job_id == job_id).returning(Job.id))
+        if result.first() is None:
+            raise NotFoundError(f"No job with job_id {job_id!r}")
+
+    @staticmethod
+    def _errors(index: int, raw: Any, reasons: list[FieldError]) -> list[IngestError]:
+        job_id = _record_job_id(raw)
+        return [IngestError(index=index, job_id=job_id, field=r.field, message=r.message) for r in reasons]
+
+    @staticmethod
+    def _prepare(job: NormalizedJob, rate_card: RateCard) -> _Prepared:
+        prices = rate_card.get((job.provider, job.gpu_type), ()) if job.provider and job.gpu_type else ()
+        costing = cost_job(start_ms=_ms(job.started_at), end_ms=_ms(job.run_end), gpu_milli=job.gpu_milli,
+                           billed_micros=None if job.billed_cost is None else usd_to_micros(job.billed_cost),
+                           prices=prices)
+        return _Prepared(job, costing, content_hash(job, costing))
+
+    async def _upsert(self, prepared: list[_Prepared], team_ids: dict[str, uuid.UUID],
+                      now: datetime) -> tuple[int, int]:
+        created = updated = 0
+        for start in range(0, len(prepared), CHUNK_ROWS):
+            chunk = prepared[start:start + CHUNK_ROWS]
+            proposed = {p.job.job_id: uuid.uuid4() for p in chunk}
+            rows = [self._job_row(p, proposed[p.job.job_id], team_ids[team_name_key(p.job.team)], now)
+                    for p in chunk]
+            stmt = insert_for(self.session, _JOBS)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[_JOBS.c.job_id],
+                set_={name: stmt.excluded[name] for name in _UPDATED_ON_CHANGE},
+                where=_JOBS.c.content_hash != stmt.excluded.content_hash,
+            ).returning(_JOBS.c.id, _JOBS.c.job_id)
+            # Rows left alone by the WHERE (unchanged) return nothing; a returned id that is not the one proposed
+            # belongs to a row that already existed, so that job was updated.
+            written = {job_id: pk for pk, job_id in (await self.session.execute(stmt, rows)).all()}
+            fresh = [pk for job_id, pk in written.items() if pk == proposed[job_id]]
+            replaced = [pk for job_id, pk in written.items() if pk != proposed[job_id]]
+            created += len(fresh)
+            updated += len(replaced)
+            if replaced:
+                await self.session.execute(delete(CostSnapshot).where(CostSnapshot.job_pk.in_(replaced)))
+            snapshots = [{"job_pk": written[p.job.job_id], "day": d.day, "run_ms": d.run_ms, "gpu_us": d.gpu_us,
+                          "cost_micros": None if d.cost_micros is None else micros_to_usd(d.cost_micros)}
+                         for p in chunk if p.job.job_id in written for d in p.costing.days]
+            for first in range(0, len(snapshots), CHUNK_ROWS):
+                await self.session.execute(_SNAPSHOTS.insert(), snapshots[first:first + CHUNK_ROWS])
+        return created, updated
+
+    @staticmethod
+    def _job_row(p: _Prepared, pk: uuid.UUID, team_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+        job, costing = p.job, p.costing
+        return {
+            "id": pk, "job_id": job.job_id, "team_id": team_id, "user_name": job.user_name,
+            "model_name": job.model_name, "gpu_type": job.gpu_type, "gpu_milli": job.gpu_milli,
+            "provider": job.provider, "status": job.status, "submitted_at": job.submitted_at,
+            "started_at": job.started_at, "ended_at": job.ended_at, "observed_at": job.observed_at,
+            "billed_cost_micros": job.billed_cost,
+            "cost_micros": None if costing.cost_micros is None else micros_to_usd(costing.cost_micros),
+            "gpu_us": costing.gpu_us, "cost_source": costing.source, "labels": job.labels,
+            "content_hash": p.content_hash, "created_at": now, "updated_at": now,
+        }
+
+    @staticmethod
+    def _log(report: IngestReport) -> None:
+        # Counts and field names only: no job ids, user names or values.
+        logger.info("ingest: received=%d created=%d updated=%d unchanged=%d superseded=%d failed=%d "
+                    "teams_created=%d", report.received, report.created, report.updated, report.unchanged,
+                    report.superseded, report.failed, report.teams_created)
+        if report.failed:
+            fields = Counter(e.field or "(record)" for e in report.errors)
+            logger.warning("ingest refused %d records; reasons by field: %s", report.failed,
+                           ", ".join(f"{name}×{n}" for name, n in fields.most_common(10)))
+
