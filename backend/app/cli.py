@@ -71,10 +71,12 @@ def _run_with_session(settings: Settings, work: Callable[[AuthService], Awaitabl
     async def runner() -> T:
         engine = create_engine(settings)
         try:
-            async with create_sessionmaker(engine)() as session, session.begin():
+            async with create_sessionmaker(engine)() as session:
                 if write:
                     await begin_write(session)
-                return await work(AuthService(session, settings))
+                result = await work(AuthService(session, settings))
+                await session.commit()
+                return result
         finally:
             await engine.dispose()
 

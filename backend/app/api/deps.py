@@ -41,20 +41,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-async def get_write_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """Like `get_session`, for endpoints that write: the transaction starts as a writer (`begin_write`), so two
-    concurrent writes on SQLite wait for each other instead of one failing with "database is locked"."""
-    async with request.app.state.sessionmaker() as session:
-        try:
-            await begin_write(session)
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+async def start_writing(session: AsyncSession) -> None:
+    """Call in a writing endpoint once the caller is checked and the body read, before the service writes:
+    the request's transaction restarts as a writer's (`app.db.engine.begin_write`; on SQLite, BEGIN IMMEDIATE).
+    One connection per request, and no write lock held while a client is still sending."""
+    await begin_write(session)
 
-
-WriteSessionDep = Annotated[AsyncSession, Depends(get_write_session, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT from `POST /api/v1/auth/token`.")
 

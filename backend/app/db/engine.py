@@ -75,9 +75,18 @@ def create_sessionmaker(bind: Any) -> async_sessionmaker[AsyncSession]:
 
 
 async def begin_write(session: AsyncSession) -> None:
-    """Start `session`'s transaction as a writer. Call it before the session's first statement. On SQLite the
-    transaction then holds the database's write lock from its first statement, so concurrent writers queue
-    (up to the busy timeout) instead of failing; on PostgreSQL it changes nothing."""
+    """Make `session`'s next transaction a writer's, ending the current one first if it has begun.
+
+    On SQLite a writer's transaction starts with BEGIN IMMEDIATE: it holds the write lock from its first statement,
+    so concurrent writers queue (up to the busy timeout) instead of one failing with "database is locked". On
+    PostgreSQL nothing changes. A request calls this after it has checked the caller's token and read its body,
+    so no lock is held while a client uploads. The transaction ended here must have read only: pending changes
+    raise RuntimeError rather than being committed by surprise.
+    """
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("begin_write: the session has pending changes; flush and commit them first")
+    if session.in_transaction():
+        await session.commit()
     await session.connection(execution_options={WRITER_OPTION: True})
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 
-from app.api.deps import AdminUser, WriteSessionDep
+from app.api.deps import AdminUser, SessionDep, start_writing
 from app.api.errors import error_responses
 from app.core.errors import ContentTooLargeError, UnsupportedMediaTypeError
 from app.ingestion.mock import load_mock_jobs
@@ -79,7 +79,7 @@ async def _read_batch(request: Request) -> list[Any]:
         422: "The envelope is not `{\"jobs\": [...]}` (bad records are reported in the 200 response instead)",
     }),
 )
-async def ingest_jobs(request: Request, _: AdminUser, session: WriteSessionDep) -> IngestReport:
+async def ingest_jobs(request: Request, _: AdminUser, session: SessionDep) -> IngestReport:
     """Create, update or leave alone each job of `{"jobs": [...]}` by its `job_id`, and cost it per UTC day.
 
     Each record is checked on its own: a bad one is reported in `errors` (its 0-based `index`, `job_id`,
@@ -90,6 +90,7 @@ async def ingest_jobs(request: Request, _: AdminUser, session: WriteSessionDep) 
     Numbers may be JSON numbers or decimal strings; both are read exactly. Admin only.
     """
     jobs = await _read_batch(request)
+    await start_writing(session)
     return await JobIngestionService(session).ingest(jobs)
 
 
@@ -99,9 +100,10 @@ async def ingest_jobs(request: Request, _: AdminUser, session: WriteSessionDep) 
     response_model=IngestReport,
     responses=error_responses(401, 403, 503),
 )
-async def ingest_mock_jobs(_: AdminUser, session: WriteSessionDep) -> IngestReport:
+async def ingest_mock_jobs(_: AdminUser, session: SessionDep) -> IngestReport:
     """Ingest `mock_jobs.json` (30 jobs of 3 teams, 1–14 January 2026) through the same path as
     `POST /admin/ingest/jobs`. The file is fixed, so a second call reports all 30 `unchanged`. Admin only."""
+    await start_writing(session)
     return await JobIngestionService(session).ingest(load_mock_jobs())
 
 
@@ -112,8 +114,9 @@ async def ingest_mock_jobs(_: AdminUser, session: WriteSessionDep) -> IngestRepo
     response_class=Response,
     responses=error_responses(401, 403, 404, 422, 503, descriptions={404: "No job has this `job_id`"}),
 )
-async def delete_job(job_id: str, _: AdminUser, session: WriteSessionDep) -> Response:
+async def delete_job(job_id: str, _: AdminUser, session: SessionDep) -> Response:
     """Delete the job with external id `job_id` (which may contain `/`) and its cost snapshots, so its cost
     leaves every analytics window. 204 on success, 404 when no job has that id. Admin only."""
+    await start_writing(session)
     await JobIngestionService(session).delete_job(job_id)
     return Response(status_code=204)
