@@ -40,8 +40,12 @@ STATUS_SYNONYMS: dict[str, JobStatus] = {
     **{s: JobStatus.preempted for s in ("preempted", "evicted", "interrupted", "spot_interrupted")},
 }
 
+# ASCII digits only (`re.ASCII`): `\d` alone would also take Arabic-Indic or full-width digits, which int() reads.
 _RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))")
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))",
+    re.ASCII)
+# A plain decimal: what Decimal() reads minus its extras (underscores, non-ASCII digits, NaN, Infinity).
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 
 def _fail(code: str, message: str) -> PydanticCustomError:
@@ -51,7 +55,7 @@ def _fail(code: str, message: str) -> PydanticCustomError:
 def parse_instant(value: Any) -> datetime:
     """An RFC 3339 timestamp with an offset (`Z`, `+05:30`; `T` or a space between date and time) as an aware
     UTC datetime, cut to the millisecond (jobcost keeps timestamps to the millisecond). Numbers are refused:
-    an epoch number's unit (s, ms, µs) would have to be guessed."""
+    an epoch number's unit (s, ms, µs) would have to be guessed. Leap seconds (`:60`) are refused."""
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise _fail("naive_datetime", "needs a UTC offset (e.g. 2026-01-10T08:00:00Z)")
@@ -96,8 +100,11 @@ def _decimal(value: Any) -> Decimal:
     if isinstance(value, Decimal):
         number = value
     elif isinstance(value, str) and len(value) <= _MAX_NUMBER_TEXT:
+        text = value.strip()
+        if not _DECIMAL_TEXT.fullmatch(text):
+            raise _fail("decimal_parsing", "must be a finite decimal number, e.g. \"12.50\"")
         try:
-            number = Decimal(value.strip())
+            number = Decimal(text)
         except InvalidOperation:
             raise _fail("decimal_parsing", "must be a decimal number, e.g. \"12.50\"") from None
     else:
@@ -196,6 +203,8 @@ def parse_labels(value: Any) -> dict[str, str]:
             raise _fail("label_value", f"label {clean_key!r} must have a string value")
         if len(item) > 1024 or "\x00" in item:
             raise _fail("label_value", f"label {clean_key!r} must be at most 1,024 characters, without NUL")
+        if clean_key in labels:
+            raise _fail("label_key", f"label key {clean_key!r} appears twice once trimmed")
         labels[clean_key] = item
     return dict(sorted(labels.items()))
 
@@ -203,9 +212,18 @@ def parse_labels(value: Any) -> dict[str, str]:
 _INSTANT_SCHEMA = WithJsonSchema({"type": "string", "format": "date-time",
                                   "description": "RFC 3339 with an offset, e.g. 2026-01-10T08:00:00Z"})
 _DECIMAL_SCHEMA = WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}]})
-Instant = Annotated[datetime, BeforeValidator(parse_instant), _INSTANT_SCHEMA]
-OptionalInstant = Annotated[datetime | None, BeforeValidator(lambda v: None if v is None else parse_instant(v)),
-                            _INSTANT_SCHEMA]
+
+
+def _blank(value: Any) -> bool:
+    """None or a blank string: an optional field not given (records converted from CSV have blank cells)."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _optional_instant(value: Any) -> datetime | None:
+    return None if _blank(value) else parse_instant(value)
+
+
+OptionalInstant = Annotated[datetime | None, BeforeValidator(_optional_instant), _INSTANT_SCHEMA]
 
 
 class JobIn(BaseModel):
@@ -230,7 +248,7 @@ class JobIn(BaseModel):
     model_name: Annotated[str | None, _text(255)] = None
     gpu_type: Annotated[str | None, _text(64)] = Field(
         default=None, description="GPU model; catalog aliases apply (`A100-SXM4-80GB` → `A100-80GB`).")
-    gpu_count: Annotated[Decimal | None, BeforeValidator(lambda v: None if v is None else parse_gpu_count(v)),
+    gpu_count: Annotated[Decimal | None, BeforeValidator(lambda v: None if _blank(v) else parse_gpu_count(v)),
                          _DECIMAL_SCHEMA] = Field(
         default=None, description="GPUs, ≥ 0, up to 3 decimal places; default 1 when `gpu_type` is given, else 0.")
     provider: Annotated[str | None, _text(64)] = Field(
@@ -242,7 +260,7 @@ class JobIn(BaseModel):
     observed_at: OptionalInstant = Field(
         default=None, description="Running jobs only: when it was seen running (default: time of ingest). "
                                   "Ignored for other statuses.")
-    cost: Annotated[Decimal | None, BeforeValidator(lambda v: None if v is None else parse_cost(v)),
+    cost: Annotated[Decimal | None, BeforeValidator(lambda v: None if _blank(v) else parse_cost(v)),
                     _DECIMAL_SCHEMA] = Field(
         default=None, description="Billed cost of the whole job in USD, ≥ 0, up to 6 decimal places. "
                                   "Without it the cost is estimated from the GPU price catalog.")
@@ -279,7 +297,7 @@ class NormalizedJob:
 
 @dataclass(frozen=True, slots=True)
 class FieldError:
-    """Why one field of one record was refused. `field` is a dotted path (`labels.team`), None for the record."""
+    """Why one field of one record was refused. `field` names the field (`ended_at`), None for the whole record."""
 
     field: str | None
     message: str

@@ -21,7 +21,7 @@ class IngestError(BaseModel):
     index: int | None = Field(description="Position of the record in `jobs` (0-based).", examples=[3])
     job_id: str | None = Field(description="The record's `job_id` as sent, when it was a string.",
                                examples=["slurm-a:12345_7"])
-    field: str | None = Field(description="Dotted path of the field (`labels.team`); null for the whole record.",
+    field: str | None = Field(description="The field refused (`ended_at`); null when the record is not a JSON object.",
                               examples=["ended_at"])
     message: str = Field(examples=["is before started_at"])
 
