@@ -116,10 +116,9 @@ class JobIngestionService:
             jobs = [job for _, job in sorted(winners.values(), key=lambda item: item[0])]
             teams, teams_created = await find_or_create_teams(self.session, (job.team for job in jobs))
             rate_card = await load_rate_card(self.session)
-            prepared = [self._prepare(job, rate_card) for job in sorted(jobs, key=lambda j: j.job_id)]
             team_ids = {key: team.id for key, team in teams.items()}
-            created, updated = await self._upsert(prepared, team_ids, now)
-            unchanged = len(prepared) - created - updated
+            created, updated = await self._upsert(sorted(jobs, key=lambda j: j.job_id), rate_card, team_ids, now)
+            unchanged = len(jobs) - created - updated
 
         report = IngestReport(received=len(records), created=created, updated=updated, unchanged=unchanged,
                               superseded=superseded, failed=failed, teams_created=teams_created, errors=errors)
@@ -147,11 +146,12 @@ class JobIngestionService:
                            prices=prices)
         return _Prepared(job, costing, content_hash(job, costing))
 
-    async def _upsert(self, prepared: list[_Prepared], team_ids: dict[str, uuid.UUID],
+    async def _upsert(self, jobs: list[NormalizedJob], rate_card: RateCard, team_ids: dict[str, uuid.UUID],
                       now: datetime) -> tuple[int, int]:
+        # Costed chunk by chunk, so memory holds one chunk's snapshots however long the runs are.
         created = updated = 0
-        for start in range(0, len(prepared), CHUNK_ROWS):
-            chunk = prepared[start:start + CHUNK_ROWS]
+        for start in range(0, len(jobs), CHUNK_ROWS):
+            chunk = [self._prepare(job, rate_card) for job in jobs[start:start + CHUNK_ROWS]]
             proposed = {p.job.job_id: uuid.uuid4() for p in chunk}
             rows = [self._job_row(p, proposed[p.job.job_id], team_ids[team_name_key(p.job.team)], now)
                     for p in chunk]
