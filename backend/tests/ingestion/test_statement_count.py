@@ -1,0 +1,52 @@
+"""A batch costs a bounded number of SQL statements: a few per chunk of 1,000 jobs, never one per job (F04/F05:
+each statement also stays under the bind-parameter limit, or asyncpg and SQLite would refuse it)."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from sqlalchemy import event
+
+from app.db.engine import begin_write, create_engine, create_sessionmaker
+from app.ingestion.service import JobIngestionService
+from tests.conftest import make_settings
+from tests.databases import ScratchDatabase
+from tests.ingestion.conftest import job
+
+MAX_BIND_PARAMETERS = 32_766
+
+
+async def test_statements_per_batch_grow_with_chunks_not_jobs(fresh_db: ScratchDatabase) -> None:
+    engine = create_engine(make_settings(fresh_db.url))
+    statements: list[int] = []
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def count(_conn: Any, _cursor: Any, sql: str, _parameters: Any, _context: Any, _executemany: bool) -> None:
+        # Bound parameters of one statement as the server receives it: its placeholders (`?` on SQLite, `$n` on
+        # PostgreSQL). A multi-row VALUES built by SQLAlchemy's insertmanyvalues shows up here already expanded.
+        numbered = [int(n) for n in re.findall(r"\$(\d+)", sql)]
+        statements.append(max(numbered) if numbered else sql.count("?"))
+
+    try:
+        sessionmaker = create_sessionmaker(engine)
+        n = 2_500
+        # Each job runs 22:00 → 02:00, so it has two snapshots.
+        batch = [job(f"count-{i:05d}", started_at="2026-01-13T22:00:00Z", ended_at="2026-01-14T02:00:00Z",
+                     team=f"team-{i % 7}") for i in range(n)]
+        chunks = math.ceil(n / 1000)
+        for attempt, cost in enumerate(("64.00", "64.00", "70.00")):
+            statements.clear()
+            async with sessionmaker() as session:
+                await begin_write(session)
+                report = await JobIngestionService(session).ingest([{**r, "cost": cost} for r in batch])
+                await session.commit()
+            outcome = {0: "created", 1: "unchanged", 2: "updated"}[attempt]
+            assert getattr(report, outcome) == n, report
+            # teams (insert + select), prices, then per chunk: the upsert, the snapshot delete (updates only)
+            # and the snapshot insert(s); plus BEGIN/COMMIT-level statements.
+            assert len(statements) <= 6 + 4 * chunks, (outcome, len(statements))
+            assert max(statements) <= MAX_BIND_PARAMETERS, (outcome, max(statements))
+    finally:
+        await engine.dispose()
