@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.errors import AppError, DatabaseUnavailableError
+from app.core.errors import AppError, DatabaseBusyError, DatabaseUnavailableError
 
 logger = logging.getLogger("jobcost.errors")
 
@@ -132,8 +132,17 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    if _is_sqlite_lock_timeout(exc):
+        # Another write held SQLite's write lock for longer than the busy timeout: busy, not down.
+        logger.warning("database busy on %s %s: a write waited past the busy timeout", request.method,
+                       request.url.path)
+        return await _app_error(request, DatabaseBusyError())
     logger.error("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
     return await _app_error(request, DatabaseUnavailableError())
+
+
+def _is_sqlite_lock_timeout(exc: Exception) -> bool:
+    return isinstance(exc, sa_exc.OperationalError) and "database is locked" in str(getattr(exc, "orig", exc))
 
 
 async def _unstorable_value(request: Request, exc: Exception) -> JSONResponse:

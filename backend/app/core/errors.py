@@ -94,3 +94,13 @@ class DatabaseUnavailableError(ServiceUnavailableError):
 
     def __init__(self, detail: str = "The database is unreachable; try again shortly") -> None:
         super().__init__(detail, headers={"Retry-After": "5"})
+
+
+class DatabaseBusyError(ServiceUnavailableError):
+    """503: the database is up but another write held it for longer than this request could wait (SQLite's busy
+    timeout). Retrying after `Retry-After` seconds usually succeeds."""
+
+    code = "database-busy"
+
+    def __init__(self, detail: str = "The database is busy with another write; try again shortly") -> None:
+        super().__init__(detail, headers={"Retry-After": "10"})

@@ -19,6 +19,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from pydantic_core import PydanticCustomError
 
 from app.db.models import JobStatus
+from app.db.models.team import team_name_key
 from app.db.types import usd_to_micros
 from app.pricing.catalog import PriceCatalog
 
@@ -27,6 +28,7 @@ MAX_GPU_COUNT = Decimal(100_000)
 MAX_COST_USD = Decimal(10) ** 12
 MAX_RUN = timedelta(days=366)
 MAX_CLOCK_SKEW = timedelta(minutes=10)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_NUMBER_TEXT = 64
 
 STATUS_SYNONYMS: dict[str, JobStatus] = {
@@ -55,10 +57,13 @@ def _fail(code: str, message: str) -> PydanticCustomError:
 def parse_instant(value: Any) -> datetime:
     """An RFC 3339 timestamp with an offset (`Z`, `+05:30`; `T` or a space between date and time) as an aware
     UTC datetime, cut to the millisecond (jobcost keeps timestamps to the millisecond). Numbers are refused:
-    an epoch number's unit (s, ms, µs) would have to be guessed. Leap seconds (`:60`) are refused."""
+    an epoch number's unit (s, ms, µs) would have to be guessed. Refused too: leap seconds (`:60`), more than 9
+    fractional digits, and instants before 1970-01-01T00:00:00Z."""
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise _fail("naive_datetime", "needs a UTC offset (e.g. 2026-01-10T08:00:00Z)")
+        if value < EARLIEST:
+            raise _fail("timestamp_range", "is before 1970-01-01T00:00:00Z")
         return _to_utc_ms(value)
     if not isinstance(value, str):
         raise _fail("timestamp_type",
@@ -81,9 +86,13 @@ def parse_instant(value: Any) -> datetime:
             tz = timezone(-offset if sign == "-" else offset)
         local = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), millis * 1000,
                          tzinfo=tz)
-        return local.astimezone(UTC)
+        instant = local.astimezone(UTC)
     except (ValueError, OverflowError) as exc:
         raise _fail("timestamp_range", "is not a real instant (date, time or offset out of range)") from exc
+    if instant < EARLIEST:
+        # Also keeps placeholder dates out: asyncpg sends 0001-01-01 (Go's zero time) as -infinity.
+        raise _fail("timestamp_range", "is before 1970-01-01T00:00:00Z")
+    return instant
 
 
 def _to_utc_ms(value: datetime) -> datetime:
@@ -99,7 +108,9 @@ def _decimal(value: Any) -> Decimal:
         return Decimal(value)
     if isinstance(value, Decimal):
         number = value
-    elif isinstance(value, str) and len(value) <= _MAX_NUMBER_TEXT:
+    elif isinstance(value, str) and len(value) > _MAX_NUMBER_TEXT:
+        raise _fail("decimal_parsing", f"is too long for a number (at most {_MAX_NUMBER_TEXT} characters)")
+    elif isinstance(value, str):
         text = value.strip()
         if not _DECIMAL_TEXT.fullmatch(text):
             raise _fail("decimal_parsing", "must be a finite decimal number, e.g. \"12.50\"")
@@ -140,16 +151,33 @@ def parse_cost(value: Any) -> Decimal:
     return number
 
 
-def _clean_text(value: Any, max_length: int) -> str | None:
+# Characters refused in names and ids: controls, lone surrogates (not encodable, so not storable), format
+# characters such as zero-width spaces and bidirectional overrides, line and paragraph separators, private use
+# and unassigned code points. Each would make look-alike or invisible names ("NLP Research" and "NLP Research"
+# followed by a zero-width space as two teams).
+_REFUSED_IN_NAMES = frozenset({"Cc", "Cs", "Cf", "Zl", "Zp", "Co", "Cn"})
+# In label values (free text) only controls other than tab, line feed and carriage return, and lone surrogates.
+_ALLOWED_CONTROLS_IN_VALUES = frozenset("\t\n\r")
+
+
+def _has_refused_character(text: str) -> bool:
+    return any(unicodedata.category(ch) in _REFUSED_IN_NAMES for ch in text)
+
+
+def _clean_text(value: Any, max_length: int, *, what: str = "", normalize: bool = True) -> str | None:
+    """Trimmed text, NFC-normalised unless `normalize` is False (ids are kept as sent), None when blank."""
     if value is None:
         return None
     if not isinstance(value, str):
-        raise _fail("string_type", "must be a string")
+        raise _fail("string_type", f"{what}must be a string")
     cleaned = value.strip()
     if len(cleaned) > max_length:
-        raise _fail("string_too_long", f"must be at most {max_length} characters")
-    if any(unicodedata.category(ch) == "Cc" for ch in cleaned):
-        raise _fail("control_character", "must not contain control characters")
+        raise _fail("string_too_long", f"{what}must be at most {max_length} characters")
+    if _has_refused_character(cleaned):
+        raise _fail("invalid_character", f"{what}must not contain control, invisible (format) or unassigned "
+                                         "characters, or lone surrogates")
+    if normalize:
+        cleaned = unicodedata.normalize("NFC", cleaned)
     return cleaned or None
 
 
@@ -157,13 +185,26 @@ def _text(max_length: int) -> BeforeValidator:
     return BeforeValidator(lambda v: _clean_text(v, max_length))
 
 
-def _required_text(max_length: int) -> BeforeValidator:
+def _text_schema(max_length: int) -> WithJsonSchema:
+    return WithJsonSchema({"anyOf": [{"type": "string", "maxLength": max_length}, {"type": "null"}]})
+
+
+def _required_text(max_length: int, *, normalize: bool = True) -> BeforeValidator:
     def check(value: Any) -> str:
-        cleaned = _clean_text(value, max_length)
+        cleaned = _clean_text(value, max_length, normalize=normalize)
         if cleaned is None:
             raise _fail("string_too_short", "must not be empty")
         return cleaned
     return BeforeValidator(check)
+
+
+def _team_name(value: Any) -> str:
+    name = _clean_text(value, 255)
+    if name is None:
+        raise _fail("string_too_short", "must not be empty")
+    if len(team_name_key(name)) > 255:  # case folding can lengthen text ("ß" → "ss")
+        raise _fail("string_too_long", "must be at most 255 characters once case-folded")
+    return name
 
 
 def parse_status(value: Any) -> JobStatus:
@@ -196,21 +237,28 @@ def parse_labels(value: Any) -> dict[str, str]:
         raise _fail("too_long", f"must have at most {MAX_LABELS} labels")
     labels: dict[str, str] = {}
     for key, item in value.items():
-        clean_key = _clean_text(key, 255)
+        clean_key = _clean_text(key, 255, what="label keys ")
         if clean_key is None:
             raise _fail("label_key", "label keys must not be empty")
         if not isinstance(item, str):
             raise _fail("label_value", f"label {clean_key!r} must have a string value")
-        if len(item) > 1024 or "\x00" in item:
-            raise _fail("label_value", f"label {clean_key!r} must be at most 1,024 characters, without NUL")
+        if len(item) > 1024:
+            raise _fail("label_value", f"label {clean_key!r}: the value must be at most 1,024 characters")
+        if any(unicodedata.category(ch) == "Cs" or (unicodedata.category(ch) == "Cc"
+                                                     and ch not in _ALLOWED_CONTROLS_IN_VALUES) for ch in item):
+            raise _fail("label_value", f"label {clean_key!r}: the value must not contain control characters "
+                                       "(other than tab and line breaks) or lone surrogates")
         if clean_key in labels:
             raise _fail("label_key", f"label key {clean_key!r} appears twice once trimmed")
         labels[clean_key] = item
     return dict(sorted(labels.items()))
 
 
-_INSTANT_SCHEMA = WithJsonSchema({"type": "string", "format": "date-time",
-                                  "description": "RFC 3339 with an offset, e.g. 2026-01-10T08:00:00Z"})
+_INSTANT_SCHEMA = WithJsonSchema({
+    "anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}],
+    "description": "RFC 3339 with an offset, e.g. 2026-01-10T08:00:00Z; kept to the millisecond, in UTC; from "
+                   "1970 to at most 10 minutes ahead of the time of ingest. A blank string is the same as null."})
+_NAME_SCHEMA = WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 255})
 _DECIMAL_SCHEMA = WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}]})
 
 
@@ -227,7 +275,8 @@ OptionalInstant = Annotated[datetime | None, BeforeValidator(_optional_instant),
 
 
 class JobIn(BaseModel):
-    """One job record as sent to `POST /api/v1/admin/ingest/jobs`. Unknown fields are refused."""
+    """One job record as sent to `POST /api/v1/admin/ingest/jobs`. Unknown fields are refused; text is trimmed
+    (names NFC-normalised) and may not contain control or invisible characters; a run may last at most 366 days."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -238,22 +287,23 @@ class JobIn(BaseModel):
             "ended_at": "2026-01-10T12:00:00Z", "labels": {"project": "sft"}}]},
     )
 
-    job_id: Annotated[str, _required_text(255)] = Field(
+    job_id: Annotated[str, _required_text(255, normalize=False), _NAME_SCHEMA] = Field(
         description="External id, unique across jobcost (1–255 characters; may contain `/`).")
-    team: Annotated[str, _required_text(255)] = Field(
+    team: Annotated[str, BeforeValidator(_team_name), _NAME_SCHEMA] = Field(
         description="Who pays; found or created by name (compared trimmed and case-folded).")
     status: Annotated[JobStatus, BeforeValidator(parse_status),
                       WithJsonSchema({"type": "string", "examples": ["succeeded", "COMPLETED", "PENDING"]})] = Field(
         description="queued, running, succeeded, failed, cancelled or preempted, or a common synonym.")
-    model_name: Annotated[str | None, _text(255)] = None
-    gpu_type: Annotated[str | None, _text(64)] = Field(
+    model_name: Annotated[str | None, _text(255), _text_schema(255)] = None
+    gpu_type: Annotated[str | None, _text(64), _text_schema(64)] = Field(
         default=None, description="GPU model; catalog aliases apply (`A100-SXM4-80GB` → `A100-80GB`).")
     gpu_count: Annotated[Decimal | None, BeforeValidator(lambda v: None if _blank(v) else parse_gpu_count(v)),
                          _DECIMAL_SCHEMA] = Field(
-        default=None, description="GPUs, ≥ 0, up to 3 decimal places; default 1 when `gpu_type` is given, else 0.")
-    provider: Annotated[str | None, _text(64)] = Field(
+        default=None, description="GPUs, 0 to 100,000, up to 3 decimal places (0.5 = half a GPU); default 1 when "
+                                  "`gpu_type` is given, else 0.")
+    provider: Annotated[str | None, _text(64), _text_schema(64)] = Field(
         default=None, description="Where it ran (`aws`, `gcp`, `azure`, `lambda`, or your own name).")
-    user: Annotated[str | None, _text(255)] = Field(default=None, description="Who submitted it.")
+    user: Annotated[str | None, _text(255), _text_schema(255)] = Field(default=None, description="Who submitted it.")
     submitted_at: OptionalInstant = None
     started_at: OptionalInstant = None
     ended_at: OptionalInstant = None
@@ -262,11 +312,14 @@ class JobIn(BaseModel):
                                   "Ignored for other statuses.")
     cost: Annotated[Decimal | None, BeforeValidator(lambda v: None if _blank(v) else parse_cost(v)),
                     _DECIMAL_SCHEMA] = Field(
-        default=None, description="Billed cost of the whole job in USD, ≥ 0, up to 6 decimal places. "
-                                  "Without it the cost is estimated from the GPU price catalog.")
+        default=None, description="Billed cost of the whole job in USD, ≥ 0 and under 10^12, up to 6 decimal places; "
+                                  "needs `started_at`. Without it the cost is estimated from the GPU price catalog.")
     currency: Annotated[str, BeforeValidator(parse_currency)] = Field(default="USD", description="Only `USD`.")
-    labels: Annotated[dict[str, str], BeforeValidator(parse_labels)] = Field(
-        default_factory=dict, description="String → string, at most 50.")
+    labels: Annotated[dict[str, str], BeforeValidator(parse_labels),
+                      WithJsonSchema({"type": "object", "maxProperties": MAX_LABELS,
+                                      "additionalProperties": {"type": "string", "maxLength": 1024}})] = Field(
+        default_factory=dict, description="String → string: at most 50 labels, keys 1–255 characters (trimmed), "
+                                          "values at most 1,024 characters.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,8 +417,13 @@ def normalize_record(raw: Any, *, now: datetime, catalog: PriceCatalog) -> Norma
         observed = job.observed_at or now
     end = job.ended_at or observed
     if not errors and job.started_at is not None and end is not None and end - job.started_at > MAX_RUN:
-        field = "ended_at" if job.ended_at is not None else "observed_at"
-        errors.append(FieldError(field, f"the run is longer than {MAX_RUN.days} days, the longest jobcost accepts"))
+        if job.ended_at is not None:
+            errors.append(FieldError("ended_at", f"the run is longer than {MAX_RUN.days} days, the longest "
+                                                 "jobcost accepts"))
+        else:
+            sent = "" if job.observed_at is not None else " (observed_at defaults to the time of ingest)"
+            errors.append(FieldError("observed_at", f"the job has been running for more than {MAX_RUN.days} days, "
+                                                    f"the longest run jobcost accepts{sent}"))
     if errors:
         return errors
     gpu_type = catalog.canonical_gpu_type(job.gpu_type) if job.gpu_type else None

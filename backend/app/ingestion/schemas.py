@@ -38,5 +38,8 @@ class IngestReport(BaseModel):
                             examples=[1])
     failed: int = Field(description="Records refused; see `errors`.", examples=[1])
     teams_created: int = Field(description="Teams that did not exist before this batch.", examples=[0])
-    errors: list[IngestError] = Field(examples=[[{"index": 3, "job_id": "neg-1", "field": "ended_at",
-                                                  "message": "is before started_at"}]])
+    errors: list[IngestError] = Field(
+        description="Why records were refused, in record order; at most 1,000 entries.",
+        examples=[[{"index": 3, "job_id": "neg-1", "field": "ended_at", "message": "is before started_at"}]])
+    errors_omitted: int = Field(default=0, description="Error entries left out of `errors` past its 1,000.",
+                                examples=[0])

@@ -40,6 +40,9 @@ logger = logging.getLogger("jobcost.ingestion")
 # Rows per statement. Jobs have 21 columns: 1,000 rows are 21,000 bound parameters, under the 32,766 that
 # SQLite and asyncpg accept in one statement (snapshots have 5).
 CHUNK_ROWS = 1000
+# Error entries listed in one report; past it they are counted in `errors_omitted` (a batch of 10,000 records with
+# many bad fields each would otherwise answer with millions of entries).
+MAX_REPORTED_ERRORS = 1000
 _JOBS = Job.__table__
 _SNAPSHOTS = CostSnapshot.__table__
 _UPDATED_ON_CHANGE = ("team_id", "user_name", "model_name", "gpu_type", "gpu_milli", "provider", "status",
@@ -74,8 +77,10 @@ def content_hash(job: NormalizedJob, costing: JobCosting) -> str:
 
 
 def _record_job_id(raw: Any) -> str | None:
+    """The record's job_id to echo in an error: a string cut to 255 characters, lone surrogates (which cannot be
+    encoded as UTF-8 JSON) replaced by U+FFFD."""
     if isinstance(raw, dict) and isinstance(raw.get("job_id"), str):
-        return raw["job_id"][:255]
+        return raw["job_id"][:255].encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     return None
 
 
@@ -99,13 +104,16 @@ class JobIngestionService:
         """
         now = self.clock()
         errors: list[IngestError] = []
+        omitted = 0
         winners: dict[str, tuple[int, NormalizedJob]] = {}
         superseded = failed = 0
         for index, raw in enumerate(records):
             outcome = normalize_record(raw, now=now, catalog=self.catalog)
             if isinstance(outcome, list):
                 failed += 1
-                errors.extend(self._errors(index, raw, outcome))
+                room = max(0, MAX_REPORTED_ERRORS - len(errors))
+                errors.extend(self._errors(index, raw, outcome[:room]))
+                omitted += len(outcome) - min(room, len(outcome))
                 continue
             if outcome.job_id in winners:
                 superseded += 1
@@ -121,7 +129,8 @@ class JobIngestionService:
             unchanged = len(jobs) - created - updated
 
         report = IngestReport(received=len(records), created=created, updated=updated, unchanged=unchanged,
-                              superseded=superseded, failed=failed, teams_created=teams_created, errors=errors)
+                              superseded=superseded, failed=failed, teams_created=teams_created, errors=errors,
+                              errors_omitted=omitted)
         self._log(report)
         return report
 

@@ -3,7 +3,8 @@
 The file lists on-demand USD per GPU-hour for `(provider, gpu_type)` pairs, each with its public source and that
 source's date, plus aliases for common spellings of providers and GPU types. Alias keys, and the canonical names
 themselves, match after trimming and case folding: `"A100-SXM4-80GB"` and `" a100 80gb "` both become
-`A100-80GB`; `"Amazon"` becomes `aws`. Names the catalog does not know are kept as given (trimmed).
+`A100-80GB`; `"Amazon"` becomes `aws`. Names the catalog does not know are trimmed, GPU types upper-cased and
+providers lower-cased.
 """
 
 from __future__ import annotations
@@ -44,14 +45,21 @@ class PriceCatalog:
     provider_aliases: dict[str, str]
 
     def canonical_gpu_type(self, name: str) -> str:
-        """The catalog's name for GPU type `name` (trimmed), or `name` trimmed when it is unknown."""
+        """The catalog's name for GPU type `name`; an unknown type trimmed and upper-cased (`b200` → `B200`), so
+        spellings that differ only in case are one type."""
         cleaned = name.strip()
-        return self.gpu_type_aliases.get(cleaned.casefold(), cleaned)
+        return self.gpu_type_aliases.get(cleaned.casefold()) or _same_length(cleaned, cleaned.upper())
 
     def canonical_provider(self, name: str) -> str:
-        """The catalog's name for provider `name` (trimmed), or `name` trimmed when it is unknown."""
+        """The catalog's name for provider `name`; an unknown provider trimmed and lower-cased (`CoreWeave` →
+        `coreweave`), as provider names are ids."""
         cleaned = name.strip()
-        return self.provider_aliases.get(cleaned.casefold(), cleaned)
+        return self.provider_aliases.get(cleaned.casefold()) or _same_length(cleaned, cleaned.lower())
+
+
+def _same_length(original: str, changed: str) -> str:
+    # Case mapping can lengthen text ("ß".upper() is "SS"); keep the original then, so length limits still hold.
+    return changed if len(changed) == len(original) else original
 
 
 def _aliases(raw: dict[str, Any], canonical: set[str], kind: str) -> dict[str, str]:

@@ -8,11 +8,13 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import UnprocessableError
 from app.db.base import utcnow
 from app.db.dialect import insert_for
 from app.db.models import Team
 from app.db.models.team import team_name_key
 
+TEAM_NAME_MAX = 255
 # Rows per statement: 5 parameters a row keeps every INSERT and IN list far below 32,766 bound parameters.
 _CHUNK = 1000
 
@@ -23,12 +25,16 @@ async def find_or_create_teams(session: AsyncSession, names: Iterable[str]) -> t
     Uses `INSERT … ON CONFLICT (name_key) DO NOTHING RETURNING` (so only rows really inserted count as created)
     and then reads the rows back, in chunks and in key order: two requests creating the same teams at once both
     succeed, see one row each, and take their locks in the same order. The first spelling stored is kept.
+    Raises UnprocessableError (422) for a name over 255 characters, trimmed or case-folded.
     """
     wanted: dict[str, str] = {}
     for name in names:
         cleaned = name.strip()
         if cleaned:
-            wanted.setdefault(team_name_key(cleaned), cleaned)
+            key = team_name_key(cleaned)
+            if len(key) > TEAM_NAME_MAX or len(cleaned) > TEAM_NAME_MAX:
+                raise UnprocessableError(f"Team names are at most {TEAM_NAME_MAX} characters, also once case-folded")
+            wanted.setdefault(key, cleaned)
     if not wanted:
         return {}, 0
     now = utcnow()

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.db.engine import begin_write, create_engine, create_sessionmaker
+from app.db.engine import WRITER_OPTION, begin_write, create_engine, create_sessionmaker
 from app.db.models import CostSnapshot, Job, Role, Team
 from app.ingestion.schemas import IngestReport
 from app.ingestion.service import JobIngestionService
@@ -131,3 +131,29 @@ async def test_f02_twenty_concurrent_http_ingests_of_one_job(fresh_db: ScratchDa
     assert billed == cost
     # A same-day job (08:00-12:00Z): one snapshot, holding the whole stored cost.
     assert snapshot_costs == [cost]
+
+
+async def test_a_write_that_waits_past_the_busy_timeout_is_busy_not_down(
+        backend: str, fresh_db: ScratchDatabase) -> None:
+    # SQLite only: another writer holds the write lock for longer than the request may wait. The answer says the
+    # database is busy (503 database-busy, Retry-After), not unreachable; meanwhile it is still ready.
+    if backend != "sqlite":
+        return
+    settings = make_settings(fresh_db.url, sqlite_busy_timeout_ms=200)
+    async with engine_for(settings) as engine:
+        await create_user(create_sessionmaker(engine), settings, "locker@example.test", role=Role.admin)
+        async with serve(settings) as (_, client), engine.connect() as holder:
+            headers = await bearer(client, "locker@example.test")
+            await holder.execution_options(**{WRITER_OPTION: True})
+            await holder.begin()  # BEGIN IMMEDIATE: holds the write lock until the rollback below
+            try:
+                response = await client.post(INGEST, json={"jobs": [job("busy-1")]}, headers=headers)
+                ready = await client.get("/health/ready")
+            finally:
+                await holder.rollback()
+            assert response.status_code == 503, response.text
+            assert response.json()["type"].endswith("/database-busy")
+            assert response.headers["retry-after"] == "10"
+            assert ready.status_code == 200
+            again = await client.post(INGEST, json={"jobs": [job("busy-1")]}, headers=headers)
+            assert again.status_code == 200 and again.json()["created"] == 1, again.text

@@ -130,7 +130,7 @@ async def test_an_empty_batch_reports_all_zero(client, admin_headers, sessionmak
 
     assert response.status_code == 200, response.text
     assert response.json() == {"received": 0, "created": 0, "updated": 0, "unchanged": 0, "superseded": 0,
-                               "failed": 0, "teams_created": 0, "errors": []}
+                               "failed": 0, "teams_created": 0, "errors": [], "errors_omitted": 0}
     assert await count(sessionmaker, Job) == 0
 
 
@@ -558,3 +558,50 @@ async def test_delete_removes_the_job_and_its_snapshots(client, admin_headers, s
 
 async def test_deleting_an_unknown_job_is_a_404(client, admin_headers) -> None:
     assert_problem(await client.delete(DELETE + "no-such-job", headers=admin_headers), 404, "not-found")
+
+
+# --- found by attacking a running service ----------------------------------------------------------------------
+
+
+async def test_lone_surrogates_are_refused_per_record_and_the_batch_kept(
+        client: httpx.AsyncClient, admin_headers: dict[str, str], session: AsyncSession) -> None:
+    # "\ud800" as a JSON escape decodes to a lone surrogate, which no UTF-8 encoder (hash, database, JSON reply)
+    # accepts: it must be refused as that record's field, not fail the whole batch.
+    body = ('{"jobs": [' + json.dumps(job("good-before-surrogate")) + ","
+            + json.dumps(job("sur-1", team="t\ud800")) + ","
+            + '{"job_id": "\\ud800", "team": "x", "status": "queued"}]}')
+    response = await client.post(INGEST, content=body.encode(), headers={**admin_headers,
+                                                                          "Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert (report["created"], report["failed"]) == (1, 2), report
+    assert [(e["index"], e["field"]) for e in report["errors"]] == [(1, "team"), (2, "job_id")]
+    assert report["errors"][1]["job_id"] == "\ufffd\ufffd\ufffd"  # echoed, made encodable
+    assert await session.scalar(select(func.count()).select_from(Job)) == 1
+
+
+async def test_duplicate_keys_in_a_record_are_malformed_json(
+        client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    body = '{"jobs": [{"job_id": "dup-key", "team": "t", "status": "queued", "team": "u"}]}'
+    response = await client.post(INGEST, content=body, headers={**admin_headers, "Content-Type": "application/json"})
+    problem = assert_problem(response, 400, "malformed-json")
+    assert "duplicate key 'team'" in problem["errors"][0]["msg"]
+
+
+async def test_errors_are_capped_and_the_rest_counted(
+        client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    # 300 records with 5 unknown fields each: 1,500 error entries, of which 1,000 are listed.
+    bad = [{**job(f"bad-{i}"), **{f"x{k}": 1 for k in range(5)}} for i in range(300)]
+    report = await ingest_ok(client, admin_headers, bad)
+    assert report["failed"] == 300
+    assert len(report["errors"]) == 1000
+    assert report["errors_omitted"] == 500
+    assert report["errors"][-1]["index"] == 199  # record order: records 0–199 fill the 1,000 entries
+
+
+async def test_unknown_gpu_and_provider_spellings_differing_in_case_are_one(
+        client: httpx.AsyncClient, admin_headers: dict[str, str], session: AsyncSession) -> None:
+    await ingest_ok(client, admin_headers, [job("case-1", gpu_type="b200", provider="CoreWeave"),
+                                            job("case-2", gpu_type="B200", provider="coreweave ")])
+    rows = (await session.execute(select(Job.gpu_type, Job.provider).where(Job.job_id.like("case-%")))).all()
+    assert set(rows) == {("B200", "coreweave")}

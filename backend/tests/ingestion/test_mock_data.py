@@ -96,7 +96,7 @@ async def test_the_mock_batch_is_created_once_then_unchanged(client, admin_heade
     first = await ingest_mock(client, admin_headers)
 
     assert first == {"received": 30, "created": 30, "updated": 0, "unchanged": 0, "superseded": 0, "failed": 0,
-                     "teams_created": 3, "errors": []}
+                     "teams_created": 3, "errors": [], "errors_omitted": 0}
     jobs = await stored_jobs(sessionmaker)
     assert len(jobs) == 30
     updated_at = {job_id: j.updated_at for job_id, j in jobs.items()}
@@ -107,7 +107,7 @@ async def test_the_mock_batch_is_created_once_then_unchanged(client, admin_heade
     second = await ingest_mock(client, admin_headers)
 
     assert second == {"received": 30, "created": 0, "updated": 0, "unchanged": 30, "superseded": 0, "failed": 0,
-                      "teams_created": 0, "errors": []}
+                      "teams_created": 0, "errors": [], "errors_omitted": 0}
     assert {job_id: j.updated_at for job_id, j in (await stored_jobs(sessionmaker)).items()} == updated_at
 
 

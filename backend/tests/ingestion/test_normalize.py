@@ -607,12 +607,15 @@ def test_labels_accepted(labels: Any, stored: dict[str, str]) -> None:
     pytest.param({"k" * 256: "v"}, "255", id="key-too-long"),
     pytest.param({"note": "v" * 1025}, "1,024", id="value-too-long"),
     pytest.param({"a\x00b": "v"}, "control", id="nul-in-key"),
-    pytest.param({"note": "a\x00b"}, "NUL", id="nul-in-value"),
+    pytest.param({"note": "a\x00b"}, "control", id="nul-in-value"),
+    pytest.param({"note": "a\x1bb"}, "control", id="escape-in-value"),
+    pytest.param({"note": "a\ud800b"}, "surrogate", id="surrogate-in-value"),
+    pytest.param({"a\ud800": "v"}, "surrogate", id="surrogate-in-key"),
     pytest.param(["team", "nlp"], "object", id="list"),
     pytest.param("team=nlp", "object", id="string"),
 ])
 def test_labels_refused(labels: Any, word: str) -> None:
-    # The contract does not say whether a label error is on `labels` or `labels.<key>`; the code reports `labels`.
+    # A label error is on `labels`; the message names the label.
     assert_only_error(record(labels=labels), "labels", word)
 
 
@@ -635,6 +638,7 @@ def test_labels_refused(labels: Any, word: str) -> None:
     pytest.param("user", "", "user_name", None, id="user-empty-is-null"),
     pytest.param("user", "u" * 255, "user_name", "u" * 255, id="user-255"),
     pytest.param("gpu_type", "G" * 64, "gpu_type", "G" * 64, id="gpu_type-64"),
+    pytest.param("gpu_type", "\u00df" * 64, "gpu_type", "\u00df" * 64, id="gpu_type-not-lengthened-by-upper"),
     pytest.param("provider", "p" * 64, "provider", "p" * 64, id="provider-64"),
     pytest.param("provider", "", "provider", None, id="provider-empty-is-null"),
     pytest.param("team", "Équipe Vision", "team", "Équipe Vision", id="non-ascii-text"),
@@ -698,7 +702,8 @@ def test_two_unknown_fields_two_errors() -> None:
     pytest.param("a100-sxm4-80gb", "AMAZON", "A100-80GB", "aws", id="aliases-case-folded"),
     pytest.param("a100-80gb", "AWS", "A100-80GB", "aws", id="canonical-names-case-folded"),
     pytest.param("h100", "GCP", "H100", "gcp", id="other-canonical-names"),
-    pytest.param("  My-GPU 9000  ", "  On-Prem Slurm  ", "My-GPU 9000", "On-Prem Slurm", id="unknown-kept-trimmed"),
+    pytest.param("  My-GPU 9000  ", "  On-Prem Slurm  ", "MY-GPU 9000", "on-prem slurm", id="unknown-trimmed-cased"),
+    pytest.param("b200", "CoreWeave", "B200", "coreweave", id="unknown-case-variants-are-one"),
     pytest.param("A100", "testcloud", "A100", "testcloud", id="prefix-is-not-an-alias"),
 ])
 def test_aliases(gpu_type: str, provider: str, canonical_gpu: str, canonical_provider: str) -> None:
@@ -733,3 +738,44 @@ def test_blank_optional_fields_mean_not_given() -> None:
     assert not isinstance(job, list), job
     # A blank gpu_count takes the default: 1 GPU, as a gpu_type is given.
     assert (job.submitted_at, job.billed_cost, job.gpu_milli, job.model_name) == (None, None, 1000, None)
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    pytest.param("team", "NLP Research\u200b", id="zero-width-space-in-team"),
+    pytest.param("team", "\u200b", id="team-only-invisible"),
+    pytest.param("job_id", "job\u202e1", id="bidi-override-in-id"),
+    pytest.param("job_id", "job\u20281", id="line-separator-in-id"),
+    pytest.param("job_id", "sur-\ud800", id="lone-surrogate-in-id"),
+    pytest.param("model_name", "m\udfff", id="lone-surrogate-in-model"),
+    pytest.param("user", "\ue000ada", id="private-use"),
+])
+def test_invisible_and_unencodable_characters_refused_in_names(field: str, value: str) -> None:
+    assert_only_error(record(**{field: value}), field)
+
+
+def test_names_are_nfc_normalised_but_ids_kept_as_sent() -> None:
+    job = normalize(record(job_id="Cafe\u0301-1", team="Cafe\u0301", model_name="Cafe\u0301"))
+    assert not isinstance(job, list), job
+    assert (job.team, job.model_name) == ("Caf\u00e9", "Caf\u00e9")
+    assert job.job_id == "Cafe\u0301-1"
+
+
+def test_team_name_too_long_once_case_folded() -> None:
+    # "ß" case-folds to "ss": 255 of them make a 510-character key, over the 255 the database keeps.
+    assert_only_error(record(team="\u00df" * 255), "team", "case-folded")
+    assert not isinstance(normalize(record(team="\u00df" * 127)), list)
+
+
+@pytest.mark.parametrize("sent", ["0001-01-01T00:00:00Z", "1969-12-31T23:59:59.999Z"])
+def test_timestamps_before_1970_refused(sent: str) -> None:
+    # asyncpg would send 0001-01-01 (Go's zero time.Time) to PostgreSQL as -infinity.
+    assert_only_error(record(submitted_at=sent), "submitted_at", "1970")
+
+
+def test_number_text_too_long_says_so() -> None:
+    assert_only_error(record(gpu_count="1" * 65), "gpu_count", "too long")
+
+
+def test_long_running_job_names_the_default_observed_at() -> None:
+    error = assert_only_error(running(started_at="2024-01-01T00:00:00Z"), "observed_at", "366")
+    assert "defaults to the time of ingest" in error.message
