@@ -32,7 +32,7 @@ from app.ingestion.costing import JobCosting, cost_job, to_epoch_ms
 from app.ingestion.normalize import FieldError, NormalizedJob, normalize_record
 from app.ingestion.schemas import IngestError, IngestReport
 from app.pricing.catalog import PriceCatalog, default_catalog
-from app.pricing.service import RateCard, load_rate_card
+from app.pricing.service import RateCard, load_rate_card_or_catalog
 from app.teams.service import find_or_create_teams
 
 logger = logging.getLogger("jobcost.ingestion")
@@ -123,7 +123,7 @@ class JobIngestionService:
         if winners:
             jobs = [job for _, job in sorted(winners.values(), key=lambda item: item[0])]
             teams, teams_created = await find_or_create_teams(self.session, (job.team for job in jobs))
-            rate_card = await load_rate_card(self.session)
+            rate_card = await load_rate_card_or_catalog(self.session, self.catalog)
             team_ids = {key: team.id for key, team in teams.items()}
             created, updated = await self._upsert(sorted(jobs, key=lambda j: j.job_id), rate_card, team_ids, now)
             unchanged = len(jobs) - created - updated

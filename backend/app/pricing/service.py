@@ -56,3 +56,14 @@ async def load_rate_card(session: AsyncSession) -> RateCard:
         card[(price.provider, price.gpu_type)].append(
             PricePoint(to_epoch_ms(price.valid_from), usd_to_micros(price.usd_per_gpu_hour)))
     return {pair: tuple(points) for pair, points in card.items()}
+
+
+async def load_rate_card_or_catalog(session: AsyncSession, catalog: PriceCatalog) -> RateCard:
+    """The rate card; when `gpu_prices` is empty (the database was unreachable or not yet migrated when the
+    service started, so the start-up sync did not run) the bundled `catalog` is written first, in the caller's
+    transaction, so that no estimate silently turns into `unpriced`."""
+    card = await load_rate_card(session)
+    if not card and catalog.prices:
+        await sync_catalog(session, catalog)
+        card = await load_rate_card(session)
+    return card

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import create_sessionmaker
-from app.db.models import GpuPrice, Role
+from app.db.models import GpuPrice, Job, Role
 from app.pricing.catalog import CatalogError, parse_catalog
 from app.pricing.service import sync_catalog
 from tests.api.live import serve
@@ -25,6 +25,7 @@ from tests.api.problems import assert_unauthenticated
 from tests.conftest import make_settings
 from tests.databases import ScratchDatabase, engine_for
 from tests.factories import bearer, create_user
+from tests.ingestion.conftest import ingest_ok, job
 
 PRICES = "/api/v1/prices"
 CATALOG_FILE = Path(__file__).resolve().parents[2] / "app" / "data" / "gpu_prices.json"
@@ -232,3 +233,19 @@ async def test_start_loads_the_bundled_catalog_into_an_empty_table(fresh_db: Scr
     assert len(response.json()["prices"]) == len(_bundled()["prices"])
     async with engine_for(fresh_db.url) as engine, create_sessionmaker(engine)() as s:
         assert await _count(s) == len(_bundled()["prices"])
+
+
+async def test_ingest_loads_the_bundled_catalog_when_the_price_table_is_empty(
+        client: httpx.AsyncClient, admin_headers: dict[str, str], session: AsyncSession) -> None:
+    # As after a start while the database was down: no prices stored. An estimate must not turn into "unpriced".
+    await session.execute(delete(GpuPrice))
+    await session.commit()
+    report = await ingest_ok(client, admin_headers, [job("after-empty", provider="aws", gpu_type="H100", cost=None)])
+    assert report["created"] == 1
+    stored = (await session.execute(select(Job.cost_source, Job.cost).where(Job.job_id == "after-empty"))).one()
+    # 8 × H100 × 4 h at the bundled aws H100 price.
+    aws_h100 = next(Decimal(p["usd_per_gpu_hour"]) for p in json.loads(CATALOG_FILE.read_text())["prices"]
+                    if (p["provider"], p["gpu_type"]) == ("aws", "H100"))
+    assert stored == ("estimated", 8 * 4 * aws_h100)
+    assert await session.scalar(select(func.count()).select_from(GpuPrice)) == len(
+        json.loads(CATALOG_FILE.read_text())["prices"])
