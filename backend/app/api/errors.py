@@ -145,6 +145,20 @@ def _is_sqlite_lock_timeout(exc: Exception) -> bool:
     return isinstance(exc, sa_exc.OperationalError) and "database is locked" in str(getattr(exc, "orig", exc))
 
 
+# SQLSTATEs of a transaction that lost to a concurrent one (deadlock, serialization failure): retrying succeeds.
+_RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    orig = getattr(exc, "orig", None)
+    if (getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)) in _RETRYABLE_SQLSTATES:
+        logger.warning("concurrent write conflict on %s %s: %s", request.method, request.url.path,
+                       type(orig).__name__)
+        return await _app_error(request, DatabaseBusyError(
+            "This write conflicted with a concurrent one and was rolled back; send it again"))
+    return await _unexpected(request, exc)
+
+
 async def _unstorable_value(request: Request, exc: Exception) -> JSONResponse:
     # The database refused a value the request carried (e.g. a NUL character in PostgreSQL text): the client's
     # input, so a 422; logged as a warning in case a server bug ever lands here.
@@ -165,6 +179,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(ValidationError, _pydantic_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(sa_exc.DBAPIError, _database_error)
     app.add_exception_handler(sa_exc.DataError, _unstorable_value)
     for db_error in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, ConnectionError):
         app.add_exception_handler(db_error, _database_unavailable)

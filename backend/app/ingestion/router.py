@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from app.api.deps import AdminUser, SessionDep, start_writing
-from app.api.errors import error_responses
+from app.api.errors import error_responses, problem_body
 from app.core.errors import ContentTooLargeError, UnsupportedMediaTypeError
 from app.ingestion.mock import load_mock_jobs
 from app.ingestion.normalize import JobIn
@@ -74,9 +74,17 @@ async def _read_batch(request: Request) -> list[Any]:
     response_model=IngestReport,
     openapi_extra={"requestBody": _REQUEST_BODY},
     responses=error_responses(400, 401, 403, 413, 415, 422, 503, descriptions={
+        400: "Not JSON (or ambiguous JSON: duplicate keys, NaN, integers over 64 digits)",
         413: "Over 10,000 jobs, or a body over 16 MiB",
         415: "The body is not `application/json`",
         422: "The envelope is not `{\"jobs\": [...]}` (bad records are reported in the 200 response instead)",
+        503: "The database is unreachable, or busy with another write past the wait allowed: retry after "
+             "`Retry-After` seconds",
+    }, examples={
+        413: problem_body(413, "content-too-large", "Content too large",
+                          "A batch holds at most 10,000 jobs; this one has 12,000: send it in parts"),
+        422: problem_body(422, "validation-error", "Validation error", "Invalid request: body.jobs",
+                          errors=[{"loc": ["body", "jobs"], "msg": "Field required", "type": "missing"}]),
     }),
 )
 async def ingest_jobs(request: Request, _: AdminUser, session: SessionDep) -> IngestReport:
@@ -112,9 +120,14 @@ async def ingest_mock_jobs(_: AdminUser, session: SessionDep) -> IngestReport:
     summary="Delete a job",
     status_code=204,
     response_class=Response,
-    responses=error_responses(401, 403, 404, 422, 503, descriptions={404: "No job has this `job_id`"}),
+    responses=error_responses(401, 403, 404, 422, 503, descriptions={404: "No job has this `job_id`"}, examples={
+        404: problem_body(404, "not-found", "Not found", "No job with job_id 'slurm-a:12345_7'")}),
 )
-async def delete_job(job_id: str, _: AdminUser, session: SessionDep) -> Response:
+async def delete_job(
+    job_id: Annotated[str, Path(description="The job's external id, as ingested (may contain `/`).",
+                                examples=["slurm-a:12345_7"])],
+    _: AdminUser, session: SessionDep,
+) -> Response:
     """Delete the job with external id `job_id` (which may contain `/`) and its cost snapshots, so its cost
     leaves every analytics window. 204 on success, 404 when no job has that id. Admin only."""
     await start_writing(session)

@@ -41,5 +41,4 @@ class IngestReport(BaseModel):
     errors: list[IngestError] = Field(
         description="Why records were refused, in record order; at most 1,000 entries.",
         examples=[[{"index": 3, "job_id": "neg-1", "field": "ended_at", "message": "is before started_at"}]])
-    errors_omitted: int = Field(default=0, description="Error entries left out of `errors` past its 1,000.",
-                                examples=[0])
+    errors_omitted: int = Field(description="Error entries left out of `errors` past its 1,000.", examples=[0])

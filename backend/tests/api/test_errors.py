@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, Query
 from pydantic import BaseModel, ValidationInfo, field_validator, model_validator
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError
 
 from tests.api.problems import assert_problem
 
@@ -81,6 +81,19 @@ async def boom() -> None:
 async def unstorable() -> None:
     # What the database driver raises for a value it cannot store, e.g. a NUL byte in PostgreSQL text.
     raise DataError("INSERT INTO t VALUES ($1)", {}, ValueError("invalid byte sequence for encoding UTF8: 0x00"))
+
+
+class _DriverError(Exception):
+    """Stands for a driver exception carrying a SQLSTATE, as asyncpg's do (through SQLAlchemy's adapter)."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(f"sqlstate {sqlstate}")
+        self.sqlstate = sqlstate
+
+
+@probe.get("/db-error/{sqlstate}")
+async def db_error(sqlstate: str) -> None:
+    raise DBAPIError("UPDATE jobs SET cost_micros = $1", {}, _DriverError(sqlstate))
 
 
 @pytest.fixture
@@ -197,6 +210,23 @@ async def test_a_value_the_database_cannot_store_is_a_422_not_a_500(probe_client
 
     assert_problem(response, 422, "unstorable-value")
     assert "0x00" not in response.text and "INSERT" not in response.text
+
+
+@pytest.mark.parametrize("sqlstate", ["40P01", "40001"], ids=["deadlock", "serialization-failure"])
+async def test_a_write_that_lost_to_a_concurrent_one_is_a_retryable_503(
+        probe_client: httpx.AsyncClient, sqlstate: str) -> None:
+    response = await probe_client.get(f"/test-only/db-error/{sqlstate}")
+
+    assert_problem(response, 503, "database-busy")
+    assert response.headers["retry-after"]
+    assert "UPDATE" not in response.text
+
+
+async def test_any_other_driver_error_is_a_bare_500(probe_client: httpx.AsyncClient) -> None:
+    response = await probe_client.get("/test-only/db-error/42P01")
+
+    assert_problem(response, 500, "internal-error")
+    assert "UPDATE" not in response.text
 
 
 async def test_a_form_the_parser_refuses_is_a_400_bad_request_problem(bare_client: httpx.AsyncClient) -> None:

@@ -157,3 +157,30 @@ async def test_a_write_that_waits_past_the_busy_timeout_is_busy_not_down(
             assert ready.status_code == 200
             again = await client.post(INGEST, json={"jobs": [job("busy-1")]}, headers=headers)
             assert again.status_code == 200 and again.json()["created"] == 1, again.text
+
+
+async def test_deletes_racing_ingests_of_the_same_job_never_fail(fresh_db: ScratchDatabase) -> None:
+    # A delete used to remove the snapshots before the job row while an ingest locks the job row before the
+    # snapshots: PostgreSQL found a deadlock and both requests ended in a 500. Now both take the job row first.
+    settings = make_settings(fresh_db.url)
+    async with engine_for(settings) as engine:
+        await create_user(create_sessionmaker(engine), settings, "racer@example.test", role=Role.admin)
+        async with serve(settings) as (_, client):
+            headers = await bearer(client, "racer@example.test")
+            statuses: list[int] = []
+            for round_ in range(8):
+                job_id = f"race/{round_}"
+                calls = [client.post(INGEST, json={"jobs": [job(job_id, cost=f"{n}.00",
+                                                                ended_at="2026-01-15T02:00:00Z")]},
+                                     headers=headers) for n in range(1, 5)]
+                calls += [client.delete(f"/api/v1/admin/jobs/{job_id}", headers=headers) for _ in range(2)]
+                statuses += [r.status_code for r in await asyncio.gather(*calls)]
+        assert set(statuses) <= {200, 204, 404}, statuses
+        async with engine.connect() as conn:
+            orphans = await conn.scalar(select(func.count()).select_from(CostSnapshot).outerjoin(
+                Job, Job.id == CostSnapshot.job_pk).where(Job.id.is_(None)))
+            sums = (await conn.execute(
+                select(Job.job_id, Job.cost, func.sum(CostSnapshot.cost))
+                .join(CostSnapshot, CostSnapshot.job_pk == Job.id).group_by(Job.job_id, Job.cost))).all()
+        assert orphans == 0
+        assert all(cost == total for _, cost, total in sums), sums
