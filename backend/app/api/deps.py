@@ -29,6 +29,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's session: committed once the endpoint returns, rolled back on any error."""
     async with request.app.state.sessionmaker() as session:
         try:
             yield session

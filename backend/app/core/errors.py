@@ -68,6 +68,8 @@ class ContentTooLargeError(AppError):
 
 
 class UnsupportedMediaTypeError(AppError):
+    """415: the body's Content-Type is not one the endpoint reads."""
+
     status = 415
     code = "unsupported-media-type"
     title = "Unsupported media type"

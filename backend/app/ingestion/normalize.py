@@ -220,6 +220,7 @@ def parse_status(value: Any) -> JobStatus:
 
 
 def parse_currency(value: Any) -> str:
+    """`USD` (any case; the default when absent). jobcost keeps one currency; others are refused, not converted."""
     if value is None:
         return "USD"
     if not isinstance(value, str) or value.strip().upper() != "USD":

@@ -28,6 +28,8 @@ class CatalogError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class CatalogPrice:
+    """One rate of the file: USD per GPU-hour for (provider, gpu_type) from `valid_from`, and its source."""
+
     provider: str
     gpu_type: str
     usd_per_gpu_hour: Decimal

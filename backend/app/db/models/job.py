@@ -15,6 +15,8 @@ from app.db.types import Micros, UTCDateTime
 
 
 class JobStatus(StrEnum):
+    """Where a job stands; ingestion maps schedulers' synonyms (COMPLETED, PENDING, …) onto these."""
+
     queued = "queued"
     running = "running"
     succeeded = "succeeded"
@@ -24,6 +26,9 @@ class JobStatus(StrEnum):
 
 
 class CostSource(StrEnum):
+    """Where a job's cost comes from: the record (`billed`), GPU-hours × catalog price (`estimated`), or nowhere
+    (`unpriced`: GPU time is kept, no cost is invented)."""
+
     billed = "billed"
     estimated = "estimated"
     unpriced = "unpriced"
