@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from collections.abc import Iterable
 
@@ -29,7 +30,8 @@ async def find_or_create_teams(session: AsyncSession, names: Iterable[str]) -> t
     """
     wanted: dict[str, str] = {}
     for name in names:
-        cleaned = name.strip()
+        # NFC: "Cafe\u0301" and "Caf\u00e9" are one team, whichever path (ingest, CLI) named it first.
+        cleaned = unicodedata.normalize("NFC", name.strip())
         if cleaned:
             key = team_name_key(cleaned)
             if len(key) > TEAM_NAME_MAX or len(cleaned) > TEAM_NAME_MAX:

@@ -130,3 +130,8 @@ async def test_call_blocked_by_an_uncommitted_insert_of_the_same_team_succeeds(
     assert sorted(got) == ["nlp", "speech", "vision"]
     assert got["nlp"] == held["nlp"].id and got["vision"] == held["vision"].id
     assert await _committed_rows(two_engines[0]) == [("nlp", "NLP"), ("speech", "speech"), ("vision", "Vision")]
+
+
+async def test_composed_and_decomposed_spellings_are_one_team(session: AsyncSession) -> None:
+    teams = await ensure_teams(session, ["Cafe\u0301", "Caf\u00e9"])
+    assert [t.name for t in teams.values()] == ["Caf\u00e9"]
