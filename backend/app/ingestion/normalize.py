@@ -19,7 +19,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from pydantic_core import PydanticCustomError
 
 from app.db.models import JobStatus
-from app.db.models.team import team_name_key
+from app.db.models.team import TEAM_NAME_MAX, team_name_key
 from app.db.types import usd_to_micros
 from app.pricing.catalog import PriceCatalog
 
@@ -181,14 +181,6 @@ def _clean_text(value: Any, max_length: int, *, what: str = "", normalize: bool 
     return cleaned or None
 
 
-def _text(max_length: int) -> BeforeValidator:
-    return BeforeValidator(lambda v: _clean_text(v, max_length))
-
-
-def _text_schema(max_length: int) -> WithJsonSchema:
-    return WithJsonSchema({"anyOf": [{"type": "string", "maxLength": max_length}, {"type": "null"}]})
-
-
 def _required_text(max_length: int, *, normalize: bool = True) -> BeforeValidator:
     def check(value: Any) -> str:
         cleaned = _clean_text(value, max_length, normalize=normalize)
@@ -199,11 +191,11 @@ def _required_text(max_length: int, *, normalize: bool = True) -> BeforeValidato
 
 
 def _team_name(value: Any) -> str:
-    name = _clean_text(value, 255)
+    name = _clean_text(value, TEAM_NAME_MAX)
     if name is None:
         raise _fail("string_too_short", "must not be empty")
-    if len(team_name_key(name)) > 255:  # case folding can lengthen text ("ß" → "ss")
-        raise _fail("string_too_long", "must be at most 255 characters once case-folded")
+    if len(team_name_key(name)) > TEAM_NAME_MAX:  # case folding can lengthen text ("ß" → "ss")
+        raise _fail("string_too_long", f"must be at most {TEAM_NAME_MAX} characters once case-folded")
     return name
 
 
@@ -259,6 +251,14 @@ _INSTANT_SCHEMA = WithJsonSchema({
     "anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}],
     "description": "RFC 3339 with an offset, e.g. 2026-01-10T08:00:00Z; kept to the millisecond, in UTC; from "
                    "1970 to at most 10 minutes ahead of the time of ingest. A blank string is the same as null."})
+def _optional_text(max_length: int) -> Any:
+    """An optional text field of at most `max_length` characters: validator and OpenAPI schema together."""
+    return Annotated[str | None, BeforeValidator(lambda v: _clean_text(v, max_length)),
+                     WithJsonSchema({"anyOf": [{"type": "string", "maxLength": max_length}, {"type": "null"}]})]
+
+
+OptionalName = _optional_text(255)
+OptionalShortName = _optional_text(64)  # gpu_type, provider
 _NAME_SCHEMA = WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 255})
 _DECIMAL_SCHEMA = WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}]})
 
@@ -295,16 +295,16 @@ class JobIn(BaseModel):
     status: Annotated[JobStatus, BeforeValidator(parse_status),
                       WithJsonSchema({"type": "string", "examples": ["succeeded", "COMPLETED", "PENDING"]})] = Field(
         description="queued, running, succeeded, failed, cancelled or preempted, or a common synonym.")
-    model_name: Annotated[str | None, _text(255), _text_schema(255)] = None
-    gpu_type: Annotated[str | None, _text(64), _text_schema(64)] = Field(
+    model_name: OptionalName = None
+    gpu_type: OptionalShortName = Field(
         default=None, description="GPU model; catalog aliases apply (`A100-SXM4-80GB` → `A100-80GB`).")
     gpu_count: Annotated[Decimal | None, BeforeValidator(lambda v: None if _blank(v) else parse_gpu_count(v)),
                          _DECIMAL_SCHEMA] = Field(
         default=None, description="GPUs, 0 to 100,000, up to 3 decimal places (0.5 = half a GPU); default 1 when "
                                   "`gpu_type` is given, else 0.")
-    provider: Annotated[str | None, _text(64), _text_schema(64)] = Field(
+    provider: OptionalShortName = Field(
         default=None, description="Where it ran (`aws`, `gcp`, `azure`, `lambda`, or your own name).")
-    user: Annotated[str | None, _text(255), _text_schema(255)] = Field(default=None, description="Who submitted it.")
+    user: OptionalName = Field(default=None, description="Who submitted it.")
     submitted_at: OptionalInstant = None
     started_at: OptionalInstant = None
     ended_at: OptionalInstant = None

@@ -68,7 +68,8 @@ def content_hash(job: NormalizedJob, costing: JobCosting) -> str:
     document = [
         job.job_id, team_name_key(job.team), job.status.value, job.model_name, job.gpu_type, job.gpu_milli,
         job.provider, job.user_name, _ms(job.submitted_at), _ms(job.started_at), _ms(job.ended_at),
-        _ms(job.observed_at), None if job.billed_cost is None else usd_to_micros(job.billed_cost), job.labels,
+        _ms(job.observed_at), job.labels,
+        # A billed cost is the costing's cost with source "billed": hashed once, through the costing.
         costing.cost_micros, costing.source.value, costing.gpu_us,
         [[d.day.isoformat(), d.run_ms, d.gpu_us, d.cost_micros] for d in costing.days],
     ]
@@ -141,9 +142,10 @@ class JobIngestionService:
         One statement on the job row; its snapshots go with it through the foreign key's ON DELETE CASCADE. The
         job row is locked before its snapshots, the order an ingest takes them in, so a delete racing an ingest
         of the same job waits instead of deadlocking."""
-        result = await self.session.execute(delete(Job).where(Job.job_id == job_id.strip()).returning(Job.id))
+        job_id = job_id.strip()
+        result = await self.session.execute(delete(Job).where(Job.job_id == job_id).returning(Job.id))
         if result.first() is None:
-            raise NotFoundError(f"No job with job_id {job_id.strip()!r}")
+            raise NotFoundError(f"No job with job_id {job_id!r}")
 
     @staticmethod
     def _errors(index: int, raw: Any, reasons: list[FieldError]) -> list[IngestError]:
@@ -176,9 +178,8 @@ class JobIngestionService:
             # Rows left alone by the WHERE (unchanged) return nothing; a returned id that is not the one proposed
             # belongs to a row that already existed, so that job was updated.
             written = {job_id: pk for pk, job_id in (await self.session.execute(stmt, rows)).all()}
-            fresh = [pk for job_id, pk in written.items() if pk == proposed[job_id]]
             replaced = [pk for job_id, pk in written.items() if pk != proposed[job_id]]
-            created += len(fresh)
+            created += len(written) - len(replaced)
             updated += len(replaced)
             if replaced:
                 await self.session.execute(delete(CostSnapshot).where(CostSnapshot.job_pk.in_(replaced)))

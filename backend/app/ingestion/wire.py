@@ -49,5 +49,5 @@ def decode_json(data: bytes) -> Any:
         raise JsonDecodeError(str(exc), exc.pos) from None
     except RecursionError:
         raise JsonDecodeError("nested too deeply", 0) from None
-    except (ValueError, UnicodeDecodeError) as exc:  # bad encoding, NaN, an integer too long to read
+    except ValueError as exc:  # bad encoding (UnicodeDecodeError), NaN, duplicate keys, an integer too long
         raise JsonDecodeError(str(exc), 0) from None

@@ -13,9 +13,8 @@ from app.core.errors import UnprocessableError
 from app.db.base import utcnow
 from app.db.dialect import insert_for
 from app.db.models import Team
-from app.db.models.team import team_name_key
+from app.db.models.team import TEAM_NAME_MAX, team_name_key
 
-TEAM_NAME_MAX = 255
 # Rows per statement: 5 parameters a row keeps every INSERT and IN list far below 32,766 bound parameters.
 _CHUNK = 1000
 

@@ -5,6 +5,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, Timestamps, UUIDPrimaryKey
 
+TEAM_NAME_MAX = 255  # characters of `name` and of `name_key`
+
 
 def team_name_key(name: str) -> str:
     """The comparison key of a team name: trimmed and case-folded (`" NLP "` and `"nlp"` are one team)."""
@@ -16,5 +18,5 @@ class Team(UUIDPrimaryKey, Timestamps, Base):
 
     __tablename__ = "teams"
 
-    name: Mapped[str] = mapped_column(String(255), nullable=False)
-    name_key: Mapped[str] = mapped_column(String(255), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(String(TEAM_NAME_MAX), nullable=False)
+    name_key: Mapped[str] = mapped_column(String(TEAM_NAME_MAX), nullable=False, unique=True)
