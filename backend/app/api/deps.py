@@ -19,6 +19,7 @@ from app.core.config import Settings
 from app.core.errors import ForbiddenError, NotAuthenticatedError
 from app.db.engine import begin_write
 from app.db.models import Role, User
+from app.teams.scope import TeamScope
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -75,3 +76,11 @@ async def require_admin(user: CurrentUser) -> User:
 
 
 AdminUser = Annotated[User, Depends(require_admin)]
+
+
+async def get_team_scope(user: CurrentUser) -> TeamScope:
+    """The teams the caller may read: every team for an admin, its own teams for a member."""
+    return TeamScope.for_user(user)
+
+
+ScopeDep = Annotated[TeamScope, Depends(get_team_scope)]

@@ -9,11 +9,22 @@ from typing import Annotated
 from pydantic import PlainSerializer, WithJsonSchema
 
 SIX_PLACES = Decimal("0.000001")
+# GPU time is stored as integer GPU-microseconds; a millionth of a GPU-hour is 3,600 GPU-microseconds.
+_GPU_US_PER_MICRO_HOUR = 3_600
 
 
 def six_places(value: Decimal | int) -> str:
     """`value` rounded half-even to 6 decimal places, as a plain (non-scientific) decimal string."""
     return f"{Decimal(value).quantize(SIX_PLACES, rounding=ROUND_HALF_EVEN):f}"
+
+
+def gpu_hours(gpu_us: int) -> Decimal:
+    """GPU-hours from integer GPU-microseconds, rounded half-even to 6 places in integer arithmetic (exact, with no
+    intermediate decimal precision to lose, however large the sum)."""
+    micro_hours, rest = divmod(gpu_us, _GPU_US_PER_MICRO_HOUR)
+    if rest * 2 > _GPU_US_PER_MICRO_HOUR or (rest * 2 == _GPU_US_PER_MICRO_HOUR and micro_hours % 2):
+        micro_hours += 1
+    return Decimal(micro_hours).scaleb(-6)
 
 
 Usd = Annotated[

@@ -17,3 +17,11 @@ def insert_for(session: AsyncSession, table: Table | Any) -> Any:
     if name == "sqlite":
         return sqlite.insert(table)
     raise NotImplementedError(f"unsupported database dialect: {name}")
+
+
+def in_code_point_order(session: AsyncSession, column: Any) -> Any:
+    """`column` to sort by Unicode code point on both databases: SQLite's default (BINARY) order, and PostgreSQL's
+    under `COLLATE "C"`, whatever the database's locale (en_US would put `b` before `C`, and `_` anywhere)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column.collate("C")
+    return column

@@ -1,0 +1,97 @@
+"""Shapes of `GET /analytics/cost/by-team` and `/by-model`: the window and the report."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator
+from pydantic_core import PydanticCustomError
+
+from app.core.money import GpuHours, Usd
+from app.jobs.schemas import FilterText
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
+def _utc_day(value: Any) -> Any:
+    # Exactly YYYY-MM-DD: pydantic alone would also take epoch numbers and full timestamps, whose day depends on
+    # a time zone; jobcost's days are UTC dates.
+    if isinstance(value, str) and not _DAY.fullmatch(value.strip()):
+        raise PydanticCustomError("date_format", "must be a UTC date written YYYY-MM-DD, e.g. 2026-01-31")
+    return value.strip() if isinstance(value, str) else value
+
+
+UtcDay = Annotated[date, BeforeValidator(_utc_day),
+                   WithJsonSchema({"type": "string", "format": "date", "examples": ["2026-01-01"]})]
+
+
+class CostWindowQuery(BaseModel):
+    """The UTC days to sum, both ends included, and an optional team. Unknown parameters are refused (422): a
+    `tz` would otherwise be silently ignored, and jobcost's days are UTC days."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: UtcDay | None = Field(None, description="First UTC day included (YYYY-MM-DD); none: from the first.")
+    end: UtcDay | None = Field(None, description="Last UTC day included (YYYY-MM-DD); none: up to the last.")
+    team_id: uuid.UUID | None = Field(None, description="Only this team's costs (403 for a member outside it).")
+    team: FilterText | None = Field(
+        None, description="Only the team of this name (trimmed, case-insensitive; 403 for a member outside it).")
+
+    @field_validator("end")
+    @classmethod
+    def _not_before_start(cls, value: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("start")
+        if value is not None and start is not None and value < start:
+            raise PydanticCustomError("window_reversed", "must not be before start (end is the last day included)")
+        return value
+
+
+class CostFigures(BaseModel):
+    total_cost: Usd = Field(description="USD spent in the window (billed and estimated costs).")
+    gpu_hours: GpuHours = Field(description="GPU-hours run in the window, priced or not.")
+    unpriced_gpu_hours: GpuHours = Field(
+        description="The part of `gpu_hours` with no cost: no billed cost and no catalog price.")
+    job_count: int = Field(description="Distinct jobs that ran in the window.", examples=[9])
+
+
+class _TeamKey(BaseModel):
+    team_id: uuid.UUID
+    team_name: str = Field(examples=["NLP Research"])
+
+
+class _ModelKey(BaseModel):
+    model_name: str | None = Field(examples=["llama-3-8b-sft"])
+
+
+# The group's key first, then its figures (pydantic orders fields from the last base class to the first).
+class TeamCost(CostFigures, _TeamKey):
+    """One team's cost in the window."""
+
+
+class ModelCost(CostFigures, _ModelKey):
+    """One model's cost in the window; jobs without a model are grouped under `model_name: null`."""
+
+
+class CostReport(BaseModel):
+    """What was spent in a window of UTC days, in all and per group. Amounts are USD and GPU-hours, as 6-place
+    decimal strings; each total is rounded once from the exact sum."""
+
+    start: date | None = Field(description="The first day included, as asked (null: unbounded).")
+    end: date | None = Field(description="The last day included, as asked (null: unbounded).")
+    currency: Literal["USD"] = "USD"
+    total_cost: Usd
+    total_gpu_hours: GpuHours
+    unpriced_gpu_hours: GpuHours
+    job_count: int = Field(description="Distinct jobs that ran in the window.", examples=[28])
+
+
+class TeamCostReport(CostReport):
+    items: list[TeamCost] = Field(description="One per team, by `total_cost` descending, then team name.")
+
+
+class ModelCostReport(CostReport):
+    items: list[ModelCost] = Field(
+        description="One per model, by `total_cost` descending, then model name (no model last).")

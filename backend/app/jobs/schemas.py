@@ -1,0 +1,178 @@
+"""Shapes of `GET /jobs` and `GET /jobs/{job_id}`: the query parameters and the job as the API shows it."""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from app.auth.schemas import TeamRef
+from app.core.money import GpuHours, Usd, gpu_hours
+from app.db.models import CostSnapshot, CostSource, Job, JobStatus
+from app.ingestion.normalize import parse_instant, parse_status
+
+MAX_PAGE = 100
+MAX_SKIP = 1_000_000_000
+
+
+def _gpu_count_text(value: Decimal) -> str:
+    return f"{value.normalize():f}"  # "8", "0.5": no trailing zeros, never an exponent
+
+
+GpuCount = Annotated[
+    Decimal,
+    PlainSerializer(_gpu_count_text, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d{1,3})?$",
+                    "description": "GPUs (fractional GPUs allowed, up to 3 places), as a decimal string",
+                    "examples": ["8", "0.5"]}),
+]
+
+
+def _filter_text(value: Any) -> Any:
+    # Filters compare with stored names, which are trimmed and NFC-normalised; control characters can match
+    # nothing and PostgreSQL refuses NUL, so they are a clear 422 rather than a database error.
+    if not isinstance(value, str):
+        return value
+    cleaned = unicodedata.normalize("NFC", value.strip())
+    if any(unicodedata.category(ch) == "Cc" for ch in cleaned):
+        raise PydanticCustomError("invalid_character", "must not contain control characters")
+    if not cleaned:
+        raise PydanticCustomError("string_too_short", "must not be empty")
+    return cleaned
+
+
+FilterText = Annotated[str, BeforeValidator(_filter_text), Field(max_length=255)]
+Instant = Annotated[datetime, BeforeValidator(parse_instant),
+                    WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-01-10T00:00:00Z"]})]
+
+
+def _distinct(value: list[JobStatus]) -> list[JobStatus]:
+    return list(dict.fromkeys(value))
+
+
+class JobListQuery(BaseModel):
+    """Paging and filters of `GET /jobs`. Filters combine with AND; unknown parameters are refused (422), so a
+    misspelt filter never silently lists everything."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    skip: int = Field(0, ge=0, le=MAX_SKIP, description="Jobs to skip (0 ≤ skip ≤ 1,000,000,000).")
+    limit: int = Field(50, ge=1, le=MAX_PAGE, description="Jobs per page (1 ≤ limit ≤ 100).")
+    team_id: uuid.UUID | None = Field(None, description="Only this team's jobs (403 for a member outside it).")
+    team: FilterText | None = Field(
+        None, description="Only the team of this name (trimmed, case-insensitive; 403 for a member outside it).",
+        examples=["NLP Research"])
+    status: Annotated[list[Annotated[JobStatus, BeforeValidator(parse_status)]],
+                      AfterValidator(_distinct)] | None = Field(
+        None, description="Only jobs in this status; repeat for several (`status=queued&status=running`). "
+                          "Synonyms such as `COMPLETED` are read as at ingest.")
+    provider: FilterText | None = Field(
+        None, description="Only this provider (catalog aliases apply: `AWS`, `amazon` → `aws`).", examples=["aws"])
+    model_name: FilterText | None = Field(None, description="Only this model (exact name).",
+                                          examples=["llama-3-8b-sft"])
+    gpu_type: FilterText | None = Field(
+        None, description="Only this GPU type (catalog aliases apply: `a100 80gb` → `A100-80GB`).",
+        examples=["H100"])
+    user: FilterText | None = Field(None, description="Only jobs submitted by this user (exact name).")
+    started_after: Instant | None = Field(
+        None, description="Only jobs started at or after this instant (RFC 3339 with an offset); excludes jobs "
+                          "that never started.")
+    started_before: Instant | None = Field(
+        None, description="Only jobs started before this instant (RFC 3339 with an offset); excludes jobs that "
+                          "never started.")
+
+    @field_validator("started_before")
+    @classmethod
+    def _window_not_reversed(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        after = info.data.get("started_after")
+        if value is not None and after is not None and value < after:
+            raise PydanticCustomError("window_reversed", "must not be before started_after")
+        return value
+
+
+class JobDetailQuery(BaseModel):
+    """Options of `GET /jobs/{job_id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: Literal["snapshots"] | None = Field(
+        None, description="`snapshots` adds the job's cost per UTC day.")
+
+
+class SnapshotRead(BaseModel):
+    """A job's share of GPU time and cost on one UTC day. A job's snapshots sum to its `cost` exactly."""
+
+    day: date = Field(description="The UTC day.", examples=["2026-01-10"])
+    gpu_hours: GpuHours
+    cost: Usd | None = Field(description="USD spent on this day; null when the job is unpriced.")
+
+
+class JobRead(BaseModel):
+    """A job as stored: its record normalised (timestamps in UTC, names through the catalog's aliases), its team,
+    and its cost."""
+
+    id: uuid.UUID = Field(description="jobcost's own id of the job.")
+    job_id: str = Field(description="The external id the job was ingested with.", examples=["slurm-a:12345_7"])
+    team: TeamRef
+    status: JobStatus
+    model_name: str | None = Field(examples=["llama-3-8b-sft"])
+    gpu_type: str | None = Field(examples=["H100"])
+    gpu_count: GpuCount
+    provider: str | None = Field(examples=["aws"])
+    user: str | None = Field(description="Who submitted the job.", examples=["ada"])
+    submitted_at: datetime | None = Field(examples=["2026-01-10T21:55:00Z"])
+    started_at: datetime | None = Field(examples=["2026-01-10T22:00:00Z"])
+    ended_at: datetime | None = Field(examples=["2026-01-11T02:00:00Z"])
+    observed_at: datetime | None = Field(
+        description="Running jobs only: when the job was last seen running; its run is costed up to here.")
+    gpu_hours: GpuHours = Field(description="GPU count × run time, in hours.")
+    cost: Usd | None = Field(description="USD: the billed cost, else the estimate; null when unpriced.")
+    billed_cost: Usd | None = Field(description="USD: the cost the record carried, if any.")
+    cost_source: CostSource
+    currency: Literal["USD"] = "USD"
+    labels: dict[str, str] = Field(examples=[{"partition": "gpu-h100"}])
+    created_at: datetime
+    updated_at: datetime
+    snapshots: list[SnapshotRead] | None = Field(
+        None, description="With `?include=snapshots`: cost per UTC day, by day.")
+
+    @classmethod
+    def from_job(cls, job: Job, snapshots: Sequence[CostSnapshot] | None = None) -> JobRead:
+        """The API view of `job` (its `team` loaded), with `snapshots` when given."""
+        return cls(
+            id=job.id, job_id=job.job_id, team=TeamRef.model_validate(job.team), status=job.status,
+            model_name=job.model_name, gpu_type=job.gpu_type, gpu_count=Decimal(job.gpu_milli).scaleb(-3),
+            provider=job.provider, user=job.user_name, submitted_at=job.submitted_at, started_at=job.started_at,
+            ended_at=job.ended_at, observed_at=job.observed_at, gpu_hours=gpu_hours(job.gpu_us), cost=job.cost,
+            billed_cost=job.billed_cost, cost_source=job.cost_source, labels=job.labels,
+            created_at=job.created_at, updated_at=job.updated_at,
+            snapshots=None if snapshots is None else [
+                SnapshotRead(day=s.day, gpu_hours=gpu_hours(s.gpu_us), cost=s.cost) for s in snapshots],
+        )
+
+
+class JobList(BaseModel):
+    """One page of jobs, newest start first (`started_at` descending, jobs that never started last, then by
+    `job_id`), and how many jobs match in all."""
+
+    jobs: list[JobRead]
+    total: int = Field(description="Jobs matching the filters, on every page.", examples=[30])
+    skip: int = Field(examples=[0])
+    limit: int = Field(examples=[50])
+    has_more: bool = Field(description="Whether jobs follow this page (`skip + len(jobs) < total`).")
