@@ -88,10 +88,32 @@ class CostReport(BaseModel):
     job_count: int = Field(description="Distinct jobs that ran in the window.", examples=[28])
 
 
+_WINDOW_EXAMPLE = {"start": "2026-01-01", "end": "2026-01-14", "currency": "USD", "total_cost": "8274.417847",
+                   "total_gpu_hours": "1422.583333", "unpriced_gpu_hours": "36.000000", "job_count": 28}
+
+
 class TeamCostReport(CostReport):
+    model_config = ConfigDict(json_schema_extra={"examples": [{**_WINDOW_EXAMPLE, "items": [
+        {"team_id": "411d3703-8637-46e8-be6c-1de8b6259533", "team_name": "NLP Research",
+         "total_cost": "4253.972987", "gpu_hours": "866.166667", "unpriced_gpu_hours": "0.000000", "job_count": 9},
+        {"team_id": "dfe7b4bd-5b19-4084-a32d-34d58c08baf8", "team_name": "Computer Vision",
+         "total_cost": "3774.040160", "gpu_hours": "421.666667", "unpriced_gpu_hours": "36.000000", "job_count": 9},
+        {"team_id": "dcc56aa7-fc5a-4118-9f30-1a860ffd0e83", "team_name": "ML Platform",
+         "total_cost": "246.404700", "gpu_hours": "134.750000", "unpriced_gpu_hours": "0.000000", "job_count": 10},
+    ]}]})
+
     items: list[TeamCost] = Field(description="One per team, by `total_cost` descending, then team name.")
 
 
 class ModelCostReport(CostReport):
+    model_config = ConfigDict(json_schema_extra={"examples": [{**_WINDOW_EXAMPLE, "items": [
+        {"model_name": "clip-vit-l14", "total_cost": "3605.066667", "gpu_hours": "293.333333",
+         "unpriced_gpu_hours": "0.000000", "job_count": 2},
+        {"model_name": "llama-3-8b-sft", "total_cost": "2848.320000", "gpu_hours": "414.000000",
+         "unpriced_gpu_hours": "0.000000", "job_count": 3},
+        {"model_name": "resnet50-imagenet", "total_cost": "25.248000", "gpu_hours": "84.000000",
+         "unpriced_gpu_hours": "36.000000", "job_count": 3},
+    ]}]})
+
     items: list[ModelCost] = Field(
         description="One per model, by `total_cost` descending, then model name (no model last).")

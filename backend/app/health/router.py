@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from app.api.errors import error_responses
 from app.core.errors import DatabaseUnavailableError
@@ -15,6 +15,10 @@ router = APIRouter(tags=["health"])
 
 
 class HealthStatus(BaseModel):
+    """The probe's answer when all is well (failures are problem+json)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+
     status: Literal["ok"] = "ok"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.ingestion.normalize import JobIn
 
@@ -28,6 +28,11 @@ class IngestError(BaseModel):
 
 class IngestReport(BaseModel):
     """What a batch did. `created + updated + unchanged + superseded + failed = received`."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"received": 2, "created": 1, "updated": 0, "unchanged": 0, "superseded": 0, "failed": 1, "teams_created": 0,
+         "errors": [{"index": 1, "job_id": "slurm-a:12346", "field": "ended_at", "message": "is before started_at"}],
+         "errors_omitted": 0}]})
 
     received: int = Field(description="Records in the batch.", examples=[4])
     created: int = Field(description="Jobs new to jobcost.", examples=[1])

@@ -115,6 +115,20 @@ class JobDetailQuery(BaseModel):
         None, description="`snapshots` adds the job's cost per UTC day.")
 
 
+_TEAM_ID = "411d3703-8637-46e8-be6c-1de8b6259533"
+JOB_EXAMPLE: dict[str, Any] = {
+    "id": "ffe67f91-684b-4a3a-81ae-c6a9e55a058e", "job_id": "sagemaker:llama3-8b-sft-0103",
+    "team": {"id": _TEAM_ID, "name": "NLP Research"}, "status": "failed", "model_name": "llama-3-8b-sft",
+    "gpu_type": "H100", "gpu_count": "8", "provider": "aws", "user": "ada", "submitted_at": "2026-01-03T21:40:00Z",
+    "started_at": "2026-01-03T22:00:00Z", "ended_at": "2026-01-04T01:15:00Z", "observed_at": None,
+    "gpu_hours": "26.000000", "cost": "178.880000", "billed_cost": None, "cost_source": "estimated",
+    "currency": "USD", "labels": {"project": "assistant", "stage": "sft"},
+    "created_at": "2026-11-29T21:37:19.877593Z", "updated_at": "2026-11-29T21:37:19.877593Z",
+    "snapshots": [{"day": "2026-01-03", "gpu_hours": "16.000000", "cost": "110.080000"},
+                  {"day": "2026-01-04", "gpu_hours": "10.000000", "cost": "68.800000"}],
+}
+
+
 class SnapshotRead(BaseModel):
     """A job's share of GPU time and cost on one UTC day. A job's snapshots sum to its `cost` exactly."""
 
@@ -126,6 +140,8 @@ class SnapshotRead(BaseModel):
 class JobRead(BaseModel):
     """A job as stored: its record normalised (timestamps in UTC, names through the catalog's aliases), its team,
     and its cost."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [JOB_EXAMPLE]})
 
     id: uuid.UUID = Field(description="jobcost's own id of the job.")
     job_id: str = Field(description="The external id the job was ingested with.", examples=["slurm-a:12345_7"])
@@ -170,6 +186,9 @@ class JobRead(BaseModel):
 class JobList(BaseModel):
     """One page of jobs, newest start first (`started_at` descending, jobs that never started last, then by
     `job_id`), and how many jobs match in all."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"jobs": [{**JOB_EXAMPLE, "snapshots": None}], "total": 10, "skip": 0, "limit": 1, "has_more": True}]})
 
     jobs: list[JobRead]
     total: int = Field(description="Jobs matching the filters, on every page.", examples=[30])

@@ -25,6 +25,15 @@ class PriceRead(BaseModel):
 class PriceCatalogRead(BaseModel):
     """The catalog used to estimate costs, and the spellings that map onto its names."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"currency": "USD", "prices": [
+            {"provider": "aws", "gpu_type": "H100", "usd_per_gpu_hour": "6.880000",
+             "valid_from": "2020-01-01T00:00:00Z",
+             "source": "https://raw.githubusercontent.com/datareceipts/data-receipts/main/109-gpu-pricing/"
+                       "hyperscalers.json",
+             "source_date": "2026-11-09"}],
+         "aliases": {"gpu_type": {"a100-sxm4-80gb": "A100-80GB"}, "provider": {"amazon": "aws"}}}]})
+
     currency: str = Field(default="USD", examples=["USD"])
     prices: list[PriceRead]
     aliases: dict[str, dict[str, str]] = Field(

@@ -84,3 +84,45 @@ def test_errors_are_documented_as_problem_json_only(spec: dict[str, Any]) -> Non
     problem = spec["components"]["schemas"]["Problem"]
     assert set(problem["required"]) == {"type", "title", "status", "detail"}
     assert "HTTPValidationError" not in spec["components"]["schemas"]
+
+
+def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def test_every_operation_has_a_description_and_an_example_of_its_answer(spec: dict[str, Any]) -> None:
+    for path, method, operation in _operations(spec):
+        where = (path, method)
+        assert len(operation.get("description", "")) > 40, where
+        successes = {s: r for s, r in operation["responses"].items() if s.startswith("2")}
+        assert successes, where
+        for status, response in successes.items():
+            if status == "204":
+                assert "content" not in response, where
+                continue
+            schema = _resolve(spec, response["content"]["application/json"]["schema"])
+            if schema.get("type") == "array":
+                schema = _resolve(spec, schema["items"])
+            assert schema.get("examples"), (*where, status, "the answer's schema carries no example")
+
+
+def test_read_operations_document_their_errors(spec: dict[str, Any]) -> None:
+    paths = spec["paths"]
+    assert {"401", "403", "422", "503"} <= set(paths["/api/v1/jobs"]["get"]["responses"])
+    assert {"401", "404", "422", "503"} <= set(paths["/api/v1/jobs/{job_id}"]["get"]["responses"])
+    for path in ("/api/v1/analytics/cost/by-team", "/api/v1/analytics/cost/by-model"):
+        assert {"401", "403", "422", "503"} <= set(paths[path]["get"]["responses"]), path
+        parameters = {p["name"] for p in paths[path]["get"]["parameters"]}
+        assert parameters == {"start", "end", "team_id", "team"}, path
+
+
+def test_amounts_are_documented_as_decimal_strings(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    for name, field in (("JobRead", "cost"), ("JobRead", "gpu_hours"), ("TeamCostReport", "total_cost"),
+                        ("ModelCost", "unpriced_gpu_hours")):
+        prop = schemas[name]["properties"][field]
+        variants = prop.get("anyOf", [prop])
+        assert {"type": "string"}.items() <= variants[0].items(), (name, field, prop)
+        assert "number" not in str(prop), (name, field, prop)
