@@ -49,7 +49,7 @@ async def test_upgrade_check_downgrade_upgrade_from_empty(empty_db: ScratchDatab
     in_thread(lambda: migrate.upgrade(url))
     assert await _tables(url) == APP_TABLES | {"alembic_version"}
     in_thread(lambda: migrate.check(url))
-    assert await _execute(url, "SELECT version_num FROM alembic_version") == [("0001",)]
+    assert await _execute(url, "SELECT version_num FROM alembic_version") == [(HEAD,)]
 
 
 @pytest.mark.parametrize(
@@ -100,12 +100,14 @@ async def test_schema_carries_server_defaults_for_rows_written_outside_the_orm(m
 
 
 
+(HEAD,) = migrate.head_revisions()
+
 FAILING_MIGRATION = '''"""a migration that creates a table, then fails"""
 import sqlalchemy as sa
 from alembic import op
 
 revision = "9999"
-down_revision = "0001"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -125,7 +127,7 @@ async def test_a_migration_that_fails_half_way_leaves_nothing_behind(fresh_db: S
     # failed upgrade cannot leave a half-built schema and a version row that disagree.
     extra = tmp_path / "versions"
     extra.mkdir()
-    (extra / "9999_fails.py").write_text(FAILING_MIGRATION)
+    (extra / "9999_fails.py").write_text(FAILING_MIGRATION.replace("{head}", HEAD))
     config = migrate.alembic_config(fresh_db.url)
     config.set_main_option("version_locations", f"{migrate.ALEMBIC_DIR / 'versions'} {extra}")
     config.set_main_option("path_separator", "space")
@@ -134,7 +136,7 @@ async def test_a_migration_that_fails_half_way_leaves_nothing_behind(fresh_db: S
         await in_thread_async(lambda: command.upgrade(config, "9999"))
 
     assert "half_done" not in await _tables(fresh_db.url)
-    assert await _execute(fresh_db.url, "SELECT version_num FROM alembic_version") == [("0001",)]
+    assert await _execute(fresh_db.url, "SELECT version_num FROM alembic_version") == [(HEAD,)]
 
 
 async def in_thread_async(fn: Any) -> Any:
