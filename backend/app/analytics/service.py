@@ -95,7 +95,7 @@ class CostAnalyticsService:
         names: dict[uuid.UUID, str] = {}
         if sums:
             result = await self.session.execute(select(Team.id, Team.name).where(Team.id.in_(sorted(sums))))
-            names = dict(result.tuples().all())
+            names = {row.id: row.name for row in result}
         items = [TeamCost(team_id=team_id, team_name=names[team_id], **s.figures()) for team_id, s in sums.items()]
         items.sort(key=lambda i: (-i.total_cost, i.team_name.casefold(), i.team_name, str(i.team_id)))
         return TeamCostReport(**self._report_fields(window, list(sums.values())), items=items)

@@ -1,0 +1,182 @@
+"""Every `/api/v1` route has a scoping decision here, and is called accordingly.
+
+`ROUTES` says, for each route of the application, who may call it: anyone (`public`: signing in), anyone signed in
+(`signed_in`), anyone signed in within its teams (`scoped`: the answer narrowed to the caller's teams), or admins
+only (`admin`: 403 for members). A route added to the app without an entry here fails
+`test_every_api_route_has_an_access_decision`; an entry whose route is gone fails it too.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.access.conftest import (
+    ADMIN,
+    ANA,
+    API,
+    MEMBERS,
+    MEMBERSHIP,
+    RECORDS,
+    Matrix,
+    email,
+)
+from tests.api.problems import assert_problem, assert_unauthenticated
+from tests.factories import DEFAULT_PASSWORD
+from tests.ingestion.conftest import job
+
+
+class Access(enum.Enum):
+    public = "no token needed"
+    signed_in = "any signed-in user, whatever its teams"
+    scoped = "any signed-in user; the answer holds only the caller's teams"
+    admin = "admins only: 403 for members"
+
+
+@dataclass(frozen=True)
+class Rule:
+    access: Access
+    admin_status: int  # what an admin gets for `request`
+    member_status: Callable[[Matrix, str], int]  # what a member gets for `request`
+    request: dict[str, Any]  # extra keyword arguments of the call (body, form, query)
+
+
+def always(status: int) -> Callable[[Matrix, str], int]:
+    return lambda matrix, caller: status
+
+
+# Values of the path parameters of the routes (every route's template is filled from here).
+DETAIL_JOB = "nlp-001"  # read through /jobs/{job_id}
+DELETED_JOB = "nlp/003"  # deleted by the admin; a member of its team still may not
+NEW_JOB = "access-new-001"
+PATH_PARAMS: dict[str, dict[str, str]] = {
+    f"{API}/jobs/{{job_id:path}}": {"job_id": DETAIL_JOB},
+    f"{API}/admin/jobs/{{job_id:path}}": {"job_id": DELETED_JOB},
+}
+
+ROUTES: dict[tuple[str, str], Rule] = {
+    ("POST", f"{API}/auth/token"): Rule(
+        Access.public, 200, always(200), {"data": {"username": email(ANA), "password": DEFAULT_PASSWORD}}),
+    ("GET", f"{API}/auth/me"): Rule(Access.signed_in, 200, always(200), {}),
+    ("GET", f"{API}/prices"): Rule(Access.signed_in, 200, always(200), {}),
+    ("GET", f"{API}/jobs"): Rule(Access.scoped, 200, always(200), {}),
+    ("GET", f"{API}/jobs/{{job_id:path}}"): Rule(
+        Access.scoped, 200, lambda matrix, caller: 200 if DETAIL_JOB in matrix.job_ids_of(caller) else 404, {}),
+    ("GET", f"{API}/analytics/cost/by-team"): Rule(Access.scoped, 200, always(200), {}),
+    ("GET", f"{API}/analytics/cost/by-model"): Rule(Access.scoped, 200, always(200), {}),
+    ("GET", f"{API}/admin/users"): Rule(Access.admin, 200, always(403), {}),
+    ("POST", f"{API}/admin/ingest/jobs"): Rule(
+        Access.admin, 200, always(403), {"json": {"jobs": [job(NEW_JOB, team="nlp")]}}),
+    ("POST", f"{API}/admin/ingest/jobs/mock"): Rule(Access.admin, 200, always(403), {}),
+    ("DELETE", f"{API}/admin/jobs/{{job_id:path}}"): Rule(Access.admin, 204, always(403), {}),
+}
+HEALTH = ("/health", "/health/ready")  # outside the prefix, no token
+
+
+def app_routes(app: Any) -> Iterator[tuple[str, str]]:
+    """(method, path template) of every HTTP route the app serves, through included routers too."""
+    try:
+        from fastapi.routing import iter_route_contexts  # FastAPI >= 0.16x: included routers stay nested
+    except ImportError:  # pragma: no cover - older FastAPI flattens included routes into app.routes
+        contexts: Any = app.routes
+    else:
+        contexts = iter_route_contexts(app.routes)
+    for route in contexts:
+        for method in sorted(getattr(route, "methods", None) or ()):
+            yield method, route.path
+
+
+def api_routes(app: Any) -> list[tuple[str, str]]:
+    return sorted({(m, p) for m, p in app_routes(app) if p == API or p.startswith(API + "/")})
+
+
+def url(path: str) -> str:
+    def fill(match: re.Match[str]) -> str:
+        return PATH_PARAMS[path][match.group(1)]
+
+    return re.sub(r"\{(\w+)(?::\w+)?\}", fill, path)
+
+
+async def call(client: httpx.AsyncClient, method: str, path: str, headers: dict[str, str] | None = None
+               ) -> httpx.Response:
+    return await client.request(method, url(path), headers=headers or {}, **ROUTES[(method, path)].request)
+
+
+async def test_every_api_route_has_an_access_decision(app) -> None:
+    served = api_routes(app)
+    assert served, "no /api/v1 route found: the route walk is broken"
+    undecided = [r for r in served if r not in ROUTES]
+    assert not undecided, f"routes without an access rule in {__name__}.ROUTES: {undecided}"
+    stale = [r for r in ROUTES if r not in served]
+    assert not stale, f"rules for routes the app no longer serves: {stale}"
+    for method, path in served:
+        if "{" in path:
+            assert path in PATH_PARAMS, f"{method} {path}: add its path parameters to PATH_PARAMS"
+    # The health probes are the only routes outside the prefix besides the API docs.
+    outside = {p for _, p in app_routes(app) if not p.startswith(API + "/")}
+    assert outside <= {*HEALTH, "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}, outside
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer not-a-jwt", "Basic YWRtaW46YWRtaW4=", "Bearer "],
+                         ids=["no-header", "garbage-token", "basic-scheme", "empty-token"])
+async def test_without_a_valid_token_every_route_but_sign_in_is_401(client, app, matrix: Matrix,
+                                                                     authorization: str | None) -> None:
+    headers = {} if authorization is None else {"Authorization": authorization}
+    for method, path in api_routes(app):
+        response = await call(client, method, path, headers)
+        if ROUTES[(method, path)].access is Access.public:
+            assert response.status_code == 200, (method, path, response.text)
+        else:
+            assert response.status_code == 401, (method, path, authorization, response.text)
+            assert_unauthenticated(response)
+    # Nothing was written by the refused calls.
+    admin = matrix.headers[ADMIN]
+    assert (await client.get(f"{API}/jobs/{DELETED_JOB}", headers=admin)).status_code == 200
+    listed = await client.get(f"{API}/jobs", params={"limit": 100}, headers=admin)
+    assert listed.json()["total"] == len(RECORDS)
+    for path in HEALTH:
+        response = await client.get(path, headers=headers)
+        assert response.status_code == 200, (path, response.text)
+
+
+@pytest.mark.parametrize("caller", MEMBERS)
+async def test_a_member_is_refused_admin_routes_and_served_the_others(client, app, matrix: Matrix,
+                                                                      caller: str) -> None:
+    for method, path in api_routes(app):
+        rule = ROUTES[(method, path)]
+        response = await call(client, method, path, matrix.headers[caller])
+        expected = rule.member_status(matrix, caller)
+        assert response.status_code == expected, (caller, method, path, response.text)
+        if rule.access is Access.admin:
+            body = assert_problem(response, 403, "forbidden")
+            assert "admin" in body["detail"]
+            assert "www-authenticate" not in response.headers
+
+    me = (await client.get(f"{API}/auth/me", headers=matrix.headers[caller])).json()
+    assert (me["email"], me["role"]) == (email(caller), "member")
+    assert sorted(t["name"] for t in me["teams"]) == sorted(MEMBERSHIP[caller])
+    assert {t["id"] for t in me["teams"]} == {matrix.team_ids[t] for t in MEMBERSHIP[caller]}
+    # The refused admin calls changed nothing: the job a member of its team tried to delete is still there, and
+    # neither the posted job nor the demo jobs were ingested.
+    admin = matrix.headers[ADMIN]
+    assert (await client.get(f"{API}/jobs/{DELETED_JOB}", headers=admin)).status_code == 200
+    assert (await client.get(f"{API}/jobs/{NEW_JOB}", headers=admin)).status_code == 404
+    listed = await client.get(f"{API}/jobs", params={"limit": 100}, headers=admin)
+    assert sorted(j["job_id"] for j in listed.json()["jobs"]) == sorted(r.job_id for r in RECORDS)
+
+
+async def test_an_admin_may_call_every_route(client, app, matrix: Matrix) -> None:
+    for method, path in api_routes(app):
+        response = await call(client, method, path, matrix.headers[ADMIN])
+        assert response.status_code == ROUTES[(method, path)].admin_status, (method, path, response.text)
+    admin = matrix.headers[ADMIN]
+    assert (await client.get(f"{API}/jobs/{DELETED_JOB}", headers=admin)).status_code == 404
+    assert (await client.get(f"{API}/jobs/{NEW_JOB}", headers=admin)).status_code == 200
+    me = (await client.get(f"{API}/auth/me", headers=admin)).json()
+    assert (me["email"], me["role"]) == (email(ADMIN), "admin")
