@@ -56,10 +56,22 @@ async def test_requests_failing_after_touching_the_database_return_their_connect
                 assert_problem(response, 422, "validation-error")
         assert pool.checkedout() == 0
 
+        # Read endpoints failing after the token lookup: a missing job (404), a foreign team filter (403), a limit
+        # out of range (422).
         headers = await bearer(client, "alive@example.test")
-        responses = await asyncio.gather(*(client.get(ME, headers=headers) for _ in range(20)))
+        for _ in range(4):
+            refused = await asyncio.gather(
+                *(client.get("/api/v1/jobs/does-not-exist", headers=headers) for _ in range(10)),
+                *(client.get("/api/v1/jobs", params={"team": "someone-else"}, headers=headers) for _ in range(10)),
+                *(client.get("/api/v1/jobs", params={"limit": 0}, headers=headers) for _ in range(10)),
+            )
+            assert [r.status_code for r in refused] == [404] * 10 + [403] * 10 + [422] * 10
+        assert pool.checkedout() == 0
 
-        assert [r.status_code for r in responses] == [200] * 20
+        responses = await asyncio.gather(*(client.get(ME, headers=headers) for _ in range(20)),
+                                         *(client.get("/api/v1/jobs?limit=5", headers=headers) for _ in range(20)))
+
+        assert [r.status_code for r in responses] == [200] * 40
         assert pool.checkedout() == 0
 
 
