@@ -8,17 +8,17 @@ from fastapi import APIRouter, Query
 
 from app.analytics.schemas import CostWindowQuery, ModelCostReport, TeamCostReport
 from app.analytics.service import CostAnalyticsService
-from app.api.deps import ScopeDep, SessionDep
+from app.api.deps import ScopeDep, SessionDep, single_valued_query
 from app.api.errors import error_responses, problem_body
 
-router = APIRouter(prefix="/analytics/cost", tags=["analytics"])
+router = APIRouter(prefix="/analytics/cost", tags=["analytics"], dependencies=[single_valued_query()])
 
 
 def _responses() -> dict[int | str, dict[str, Any]]:
     return error_responses(401, 403, 422, 503, descriptions={
         403: "A member asked for a team (`team_id` or `team`) it does not belong to",
-        422: "A date not written YYYY-MM-DD, `end` before `start`, or an unknown parameter (such as `tz`: days "
-             "are UTC days)",
+        422: "A date not written YYYY-MM-DD, `end` before `start`, a parameter given twice, or an unknown one "
+             "(such as `tz`: days are UTC days)",
     }, examples={
         403: problem_body(403, "forbidden", "Forbidden",
                           "You can read only your own teams' jobs and costs; team is not one of them"),

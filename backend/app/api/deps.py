@@ -7,10 +7,12 @@ success that was never stored; on any exception it rolls back. Services only flu
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -84,3 +86,18 @@ async def get_team_scope(user: CurrentUser) -> TeamScope:
 
 
 ScopeDep = Annotated[TeamScope, Depends(get_team_scope)]
+
+
+def single_valued_query(*repeatable: str) -> Any:
+    """A dependency refusing (422) a query parameter given more than once, unless it is one of `repeatable`: by
+    default the last value would win, so `team=a&team=b` would silently read team b alone."""
+
+    async def check(request: Request) -> None:
+        counts = Counter(key for key, _ in request.query_params.multi_items())
+        repeated = sorted(key for key, count in counts.items() if count > 1 and key not in repeatable)
+        if repeated:
+            raise RequestValidationError([
+                {"loc": ("query", key), "msg": "must be given at most once", "type": "repeated_parameter"}
+                for key in repeated])
+
+    return Depends(check)

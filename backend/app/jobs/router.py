@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from app.api.deps import ScopeDep, SessionDep
+from app.api.deps import ScopeDep, SessionDep, single_valued_query
 from app.api.errors import error_responses, problem_body
 from app.jobs.schemas import JobDetailQuery, JobList, JobListQuery, JobRead
 from app.jobs.service import JobQueryService
 
-router = APIRouter(prefix="/jobs", tags=["jobs"])
+router = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[single_valued_query("status")])
 
 _LIMIT_422 = problem_body(422, "validation-error", "Validation error", "Invalid request: query.limit", errors=[
     {"loc": ["query", "limit"], "msg": "Input should be less than or equal to 100", "type": "less_than_equal"}])
@@ -26,7 +26,7 @@ _TEAM_403 = problem_body(403, "forbidden", "Forbidden",
     responses=error_responses(401, 403, 422, 503, descriptions={
         403: "A member filtered on a team (`team_id` or `team`) it does not belong to",
         422: "A parameter out of range (`1 ≤ limit ≤ 100`, `0 ≤ skip`), malformed, reversed (`started_before` "
-             "before `started_after`), or unknown",
+             "before `started_after`), unknown, or given twice (only `status` repeats)",
     }, examples={403: _TEAM_403, 422: _LIMIT_422}),
 )
 async def list_jobs(query: Annotated[JobListQuery, Query()], scope: ScopeDep, session: SessionDep) -> JobList:
