@@ -171,14 +171,25 @@ def _clean_text(value: Any, max_length: int, *, what: str = "", normalize: bool 
     if not isinstance(value, str):
         raise _fail("string_type", f"{what}must be a string")
     cleaned = value.strip()
-    if len(cleaned) > max_length:
-        raise _fail("string_too_long", f"{what}must be at most {max_length} characters")
     if _has_refused_character(cleaned):
         raise _fail("invalid_character", f"{what}must not contain control, invisible (format) or unassigned "
                                          "characters, or lone surrogates")
     if normalize:
         cleaned = unicodedata.normalize("NFC", cleaned)
+    # Measured after NFC, which can lengthen text ("\u0958" becomes two characters): the stored value must fit.
+    if len(cleaned) > max_length:
+        raise _fail("string_too_long", f"{what}must be at most {max_length} characters")
     return cleaned or None
+
+
+def stored_job_id(value: str) -> str | None:
+    """`value` as ingest stores a `job_id` (trimmed, otherwise as sent), or None when no job can have it: blank,
+    over 255 characters, or holding a character ingest refuses (a NUL, say, which PostgreSQL cannot even compare).
+    For lookups by id: None is a certain 404, without a query."""
+    try:
+        return _clean_text(value, 255, normalize=False)
+    except PydanticCustomError:
+        return None
 
 
 def _required_text(max_length: int, *, normalize: bool = True) -> BeforeValidator:
