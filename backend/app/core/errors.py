@@ -53,6 +53,15 @@ class NotFoundError(AppError):
     title = "Not found"
 
 
+class JobNotFoundError(NotFoundError):
+    """404 for an external job id, echoed in `detail` (cut to 100 characters: the path is the client's, but the
+    answer need not be as long)."""
+
+    def __init__(self, job_id: str) -> None:
+        shown = job_id if len(job_id) <= 100 else job_id[:100] + "…"
+        super().__init__(f"No job with job_id {shown!r}")
+
+
 class ConflictError(AppError):
     status = 409
     code = "conflict"

@@ -22,14 +22,14 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import NotFoundError
+from app.core.errors import JobNotFoundError
 from app.db.base import utcnow
 from app.db.dialect import insert_for
 from app.db.models import CostSnapshot, Job
 from app.db.models.team import team_name_key
 from app.db.types import micros_to_usd, usd_to_micros
 from app.ingestion.costing import JobCosting, cost_job, to_epoch_ms
-from app.ingestion.normalize import FieldError, NormalizedJob, normalize_record
+from app.ingestion.normalize import FieldError, NormalizedJob, normalize_record, stored_job_id
 from app.ingestion.schemas import IngestError, IngestReport
 from app.pricing.catalog import PriceCatalog, default_catalog
 from app.pricing.service import RateCard, load_rate_card_or_catalog
@@ -137,15 +137,17 @@ class JobIngestionService:
 
     async def delete_job(self, job_id: str) -> None:
         """Delete the job with external id `job_id` (trimmed, as ids are on ingest) and its cost snapshots.
-        Raises NotFoundError (404).
+        Raises JobNotFoundError (404).
 
         One statement on the job row; its snapshots go with it through the foreign key's ON DELETE CASCADE. The
         job row is locked before its snapshots, the order an ingest takes them in, so a delete racing an ingest
         of the same job waits instead of deadlocking."""
-        job_id = job_id.strip()
-        result = await self.session.execute(delete(Job).where(Job.job_id == job_id).returning(Job.id))
+        stored = stored_job_id(job_id)
+        if stored is None:
+            raise JobNotFoundError(job_id)
+        result = await self.session.execute(delete(Job).where(Job.job_id == stored).returning(Job.id))
         if result.first() is None:
-            raise NotFoundError(f"No job with job_id {job_id!r}")
+            raise JobNotFoundError(stored)
 
     @staticmethod
     def _errors(index: int, raw: Any, reasons: list[FieldError]) -> list[IngestError]:

@@ -19,6 +19,7 @@ _TEAM_403 = problem_body(403, "forbidden", "Forbidden",
                          "You can read only your own teams' jobs and costs; team_id is not one of them")
 
 
+@router.get("/", response_model=JobList, include_in_schema=False)  # `/jobs/?limit=5` lists too: not job id ""
 @router.get(
     "",
     summary="List jobs",

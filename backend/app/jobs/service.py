@@ -10,9 +10,10 @@ from sqlalchemy import ColumnElement, false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.core.errors import NotFoundError
+from app.core.errors import JobNotFoundError
 from app.db.dialect import in_code_point_order
 from app.db.models import CostSnapshot, Job
+from app.ingestion.normalize import stored_job_id
 from app.jobs.schemas import JobListQuery
 from app.pricing.catalog import PriceCatalog, default_catalog
 from app.teams.scope import TeamScope
@@ -79,12 +80,15 @@ class JobQueryService:
         Raises NotFoundError (404) when there is none, or when it belongs to a team outside the caller's scope:
         a member cannot tell another team's job from a missing one.
         """
-        stmt = select(Job).where(Job.job_id == job_id.strip()).options(selectinload(Job.team))
+        stored = stored_job_id(job_id)
+        if stored is None:
+            raise JobNotFoundError(job_id)
+        stmt = select(Job).where(Job.job_id == stored).options(selectinload(Job.team))
         if self.scope.team_ids is not None:
             stmt = stmt.where(Job.team_id.in_(sorted(self.scope.team_ids)) if self.scope.team_ids else false())
         job = (await self.session.execute(stmt)).scalar_one_or_none()
         if job is None:
-            raise NotFoundError(f"No job with job_id {job_id!r}")
+            raise JobNotFoundError(stored)
         return job
 
     async def snapshots(self, job: Job) -> Sequence[CostSnapshot]:
