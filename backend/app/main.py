@@ -25,8 +25,9 @@ logger = logging.getLogger("jobcost")
 
 DESCRIPTION = """
 Schedulers, scripts and importers push **jobs** (training runs, fine-tunes, inference batches); jobcost costs
-each one (its **billed cost**, or an **estimate** from a GPU price catalog) per UTC day it ran. This version
-serves sign-in, roles, health, job ingestion and the price catalog; job listings and cost analytics come next.
+each one (its **billed cost**, or an **estimate** from a GPU price catalog) per UTC day it ran, and answers what
+was spent, in USD and GPU-hours, by team and by model, in any window of UTC days. Job listings and costs are
+scoped: admins read every team, members only their own.
 
 **Signing in:** `POST /api/v1/auth/token` with form fields `username` (your e-mail) and `password` returns an
 `access_token`; send it as `Authorization: Bearer <token>` (on this page: *Authorize*, paste the token).

@@ -50,7 +50,11 @@ async def list_jobs(query: Annotated[JobListQuery, Query()], scope: ScopeDep, se
     responses=error_responses(401, 404, 422, 503, descriptions={
         404: "No job has this `job_id`, or it belongs to a team the caller cannot read",
         422: "`include` is not `snapshots`, or an unknown parameter",
-    }, examples={404: problem_body(404, "not-found", "Not found", "No job with job_id 'slurm-a:12345_7'")}),
+    }, examples={
+        404: problem_body(404, "not-found", "Not found", "No job with job_id 'slurm-a:12345_7'"),
+        422: problem_body(422, "validation-error", "Validation error", "Invalid request: query.include", errors=[
+            {"loc": ["query", "include"], "msg": "Input should be 'snapshots'", "type": "literal_error"}]),
+    }),
 )
 async def get_job(
     job_id: Annotated[str, Path(description="The job's external id, as ingested (may contain `/`).",
