@@ -16,17 +16,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
+from scratch import on_each_database
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from app.auth.service import AuthService
 from app.core.config import Environment, Settings
@@ -107,24 +103,7 @@ async def run(url: str, label: str, jobs: list[dict[str, Any]], batch: int) -> N
 async def main(n: int, batch: int, pg_url: str) -> None:
     jobs = synthetic_jobs(n)
     print(f"ingest throughput, {n:,} synthetic jobs in JSON batches of {batch:,}, in-process ASGI")
-    with tempfile.TemporaryDirectory() as tmp:
-        await run(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}", "SQLite", jobs, batch)
-    url = make_url(pg_url)
-    name = f"jobcost_bench_{uuid.uuid4().hex[:8]}"
-    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    try:
-        admin = await asyncpg.connect(dsn)
-    except (OSError, asyncpg.PostgresError) as exc:
-        print(f"  PostgreSQL skipped: {exc}")
-        return
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            await run(url.set(database=name).render_as_string(hide_password=False), "PostgreSQL", jobs, batch)
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await on_each_database(lambda url, label: run(url, label, jobs, batch), pg_url)
 
 
 if __name__ == "__main__":
