@@ -29,6 +29,7 @@ from app.ingestion.schemas import IngestReport
 from app.ingestion.service import JobIngestionService
 from app.pricing.catalog import default_catalog
 from app.pricing.service import sync_catalog
+from app.teams.service import missing_team_names
 
 T = TypeVar("T")
 
@@ -177,9 +178,15 @@ def users_create(
     settings = _settings(database_url)
 
     async def work(auth: AuthService) -> str:
+        new_teams = await missing_team_names(auth.session, team or [])
         user = await auth.create_user(email, password, role, team or [])
-        return f"created {user.role.value} {user.email}" + (
+        message = f"created {user.role.value} {user.email}" + (
             f" in {', '.join(t.name for t in user.teams)}" if user.teams else "")
+        if new_teams:
+            # Jobs name their team on ingest; a misspelt --team would give the user an empty team of its own.
+            message += (f"\nnew team{'s' if len(new_teams) > 1 else ''}, with no jobs yet: {', '.join(new_teams)} "
+                        "(team names must match the jobs' `team`, in any case)")
+        return message
 
     console.print(_run_with_session(settings, work), markup=False)
 

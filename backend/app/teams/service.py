@@ -60,3 +60,20 @@ async def ensure_teams(session: AsyncSession, names: Iterable[str]) -> dict[str,
     `find_or_create_teams`)."""
     teams, _ = await find_or_create_teams(session, names)
     return teams
+
+
+async def missing_team_names(session: AsyncSession, names: Iterable[str]) -> list[str]:
+    """The names among `names` (trimmed, NFC) that match no stored team once case-folded, in the order given,
+    each once. For warning a person who may have misspelt a team before `ensure_teams` creates it."""
+    wanted: dict[str, str] = {}
+    for name in names:
+        cleaned = unicodedata.normalize("NFC", name.strip())
+        if cleaned:
+            wanted.setdefault(team_name_key(cleaned), cleaned)
+    found: set[str] = set()
+    keys = list(wanted)
+    for start in range(0, len(keys), _CHUNK):
+        result = await session.execute(select(Team.name_key).where(Team.name_key.in_(keys[start:start + _CHUNK])))
+        found.update(result.scalars())
+    return [name for key, name in wanted.items() if key not in found]
+

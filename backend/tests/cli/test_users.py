@@ -46,6 +46,22 @@ def test_create_reuses_a_team_whatever_its_case_and_spacing(fresh_db: ScratchDat
     assert stored_users(fresh_db.url)["bob@example.com"].teams == ("NLP", "vision")
 
 
+def test_create_names_the_teams_it_had_to_create(fresh_db: ScratchDatabase) -> None:
+    first = invoke("users", "create", "--email", "a@example.com", "--password", PASSWORD, "--team", "NLP Research",
+                   "--database-url", fresh_db.url)
+    assert "new team, with no jobs yet: NLP Research" in first.stdout, first.stdout
+
+    # Known teams, in another case, are not new; a misspelt one is, and is named.
+    second = invoke("users", "create", "--email", "b@example.com", "--password", PASSWORD, "--team", "nlp research",
+                    "--team", "NLP Reserch", "--team", "Vision", "--database-url", fresh_db.url)
+    assert second.exit_code == 0, second.output
+    assert "new teams, with no jobs yet: NLP Reserch, Vision" in second.stdout, second.stdout
+
+    third = invoke("users", "create", "--email", "c@example.com", "--password", PASSWORD, "--team", " VISION ",
+                   "--database-url", fresh_db.url)
+    assert "new team" not in third.stdout, third.stdout
+
+
 def test_create_defaults_to_a_member_without_teams(fresh_db: ScratchDatabase) -> None:
     _create(fresh_db.url, "carol@example.com")
 
