@@ -65,7 +65,6 @@ async def get_job(
     `?include=snapshots` its cost per UTC day (`[{day, gpu_hours, cost}]`, by day; they sum to the job's cost
     exactly). A job of a team the caller cannot read is a 404, like a missing one.
     """
-    service = JobQueryService(session, scope)
-    job = await service.get_job(job_id)
-    snapshots = await service.snapshots(job) if query.include == "snapshots" else None
+    job, snapshots = await JobQueryService(session, scope).get_job(
+        job_id, with_snapshots=query.include == "snapshots")
     return JobRead.from_job(job, snapshots)

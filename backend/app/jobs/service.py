@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.core.errors import JobNotFoundError
 from app.db.dialect import in_code_point_order
@@ -74,24 +74,27 @@ class JobQueryService:
             jobs = (await self.session.execute(stmt)).scalars().all()
         return JobPage(jobs=jobs, total=total)
 
-    async def get_job(self, job_id: str) -> Job:
-        """The job with external id `job_id` (trimmed, as at ingest), its `team` loaded.
+    async def get_job(self, job_id: str, *, with_snapshots: bool = False) -> tuple[Job, list[CostSnapshot] | None]:
+        """The job with external id `job_id` (trimmed, as at ingest), its `team` loaded, and with `with_snapshots`
+        its cost snapshots by day (else None).
 
-        Raises NotFoundError (404) when there is none, or when it belongs to a team outside the caller's scope:
+        One statement reads the job, its team and its snapshots, so they come from one state of the database even
+        while the job is being ingested again: the snapshots always sum to the cost shown beside them.
+
+        Raises JobNotFoundError (404) when there is none, or when it belongs to a team outside the caller's scope:
         a member cannot tell another team's job from a missing one.
         """
         stored = stored_job_id(job_id)
         if stored is None:
             raise JobNotFoundError(job_id)
-        stmt = select(Job).where(Job.job_id == stored).options(selectinload(Job.team))
+        stmt = select(Job).where(Job.job_id == stored).options(joinedload(Job.team))
+        if with_snapshots:
+            stmt = (stmt.add_columns(CostSnapshot).outerjoin(CostSnapshot, CostSnapshot.job_pk == Job.id)
+                    .order_by(CostSnapshot.day))
         if self.scope.team_ids is not None:
             stmt = stmt.where(Job.team_id.in_(sorted(self.scope.team_ids)) if self.scope.team_ids else false())
-        job = (await self.session.execute(stmt)).scalar_one_or_none()
-        if job is None:
+        rows = (await self.session.execute(stmt)).all()
+        if not rows:
             raise JobNotFoundError(stored)
-        return job
-
-    async def snapshots(self, job: Job) -> Sequence[CostSnapshot]:
-        """`job`'s cost snapshots, one per UTC day it ran, by day."""
-        stmt = select(CostSnapshot).where(CostSnapshot.job_pk == job.id).order_by(CostSnapshot.day)
-        return (await self.session.execute(stmt)).scalars().all()
+        job = rows[0][0]
+        return job, [row[1] for row in rows if row[1] is not None] if with_snapshots else None

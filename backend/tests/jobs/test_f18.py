@@ -160,3 +160,18 @@ async def test_a_job_with_snapshots_is_read_in_a_bounded_number_of_statements(
         sizes[job_id] = (len(response.json()["snapshots"]), len(statements))
     assert sizes["long"][0] == 20 and sizes["short"][0] == 1
     assert sizes["long"][1] == sizes["short"][1] <= 8, sizes
+
+
+async def test_a_job_and_its_snapshots_are_read_in_one_statement(client, admin_headers, sessionmaker) -> None:
+    # Two statements would let a concurrent re-ingest commit between them (PostgreSQL reads each statement at its
+    # own snapshot under READ COMMITTED): the cost from one state, the days from the next, not summing up.
+    await ingest_ok(client, admin_headers, [
+        job("multi", started_at="2026-01-01T12:00:00Z", ended_at="2026-01-04T12:00:00Z", cost="190.00")])
+    reads = {}
+    for params in ({}, {"include": "snapshots"}):
+        with counting_statements(sessionmaker) as statements:
+            response = await client.get("/api/v1/jobs/multi", params=params, headers=admin_headers)
+        assert response.status_code == 200, response.text
+        reads[params.get("include")] = [s for s in statements if "FROM jobs" in s or "cost_snapshots" in s]
+    assert len(reads[None]) == 1, reads
+    assert len(reads["snapshots"]) == 1 and "cost_snapshots" in reads["snapshots"][0], reads
