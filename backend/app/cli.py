@@ -180,15 +180,38 @@ def users_create(
     async def work(auth: AuthService) -> str:
         new_teams = await missing_team_names(auth.session, team or [])
         user = await auth.create_user(email, password, role, team or [])
-        message = f"created {user.role.value} {user.email}" + (
-            f" in {', '.join(t.name for t in user.teams)}" if user.teams else "")
-        if new_teams:
-            # Jobs name their team on ingest; a misspelt --team would give the user an empty team of its own.
-            message += (f"\nnew team{'s' if len(new_teams) > 1 else ''}, with no jobs yet: {', '.join(new_teams)} "
-                        "(team names must match the jobs' `team`, in any case)")
-        return message
+        return f"created {user.role.value} {user.email}" + (
+            f" in {', '.join(t.name for t in user.teams)}" if user.teams else "") + _new_teams_note(new_teams)
 
     console.print(_run_with_session(settings, work), markup=False)
+
+
+def _new_teams_note(new_teams: list[str]) -> str:
+    # Jobs name their team on ingest; a misspelt --team would give the user an empty team of its own, silently.
+    if not new_teams:
+        return ""
+    return (f"\nnew team{'s' if len(new_teams) > 1 else ''}, with no jobs yet: {', '.join(new_teams)} "
+            "(team names must match the jobs' `team`, in any case)")
+
+
+@users_app.command("set-teams")
+def users_set_teams(
+    email: Annotated[str, typer.Option(help="The user's e-mail.")],
+    team: Annotated[list[str] | None, typer.Option(
+        help="A team the user belongs to from now on; repeat for several, leave out for none.")] = None,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Replace a user's teams (created when missing). A member reads exactly these teams' jobs and costs from its
+    next request on; its tokens stay valid."""
+    settings = _settings(database_url)
+
+    async def work(auth: AuthService) -> str:
+        new_teams = await missing_team_names(auth.session, team or [])
+        user = await auth.set_teams(email, team or [])
+        names = ", ".join(t.name for t in user.teams) or "no team"
+        return f"{user.email} ({user.role.value}) now belongs to {names}" + _new_teams_note(new_teams)
+
+    console.print(_run_with_session(settings, work, write=True), markup=False)
 
 
 def _set_active(email: str, active: bool, database_url: str | None) -> None:

@@ -122,6 +122,17 @@ class AuthService:
         await self.session.flush()
         return user
 
+    async def set_teams(self, email: str, teams: Sequence[str]) -> User:
+        """Make `teams` (names, created when missing) the user's teams, replacing the ones it had; an empty list
+        leaves it none. A member reads exactly these teams from its next request on: its tokens stay valid, as
+        the scope is looked up per request. NotFoundError for an unknown e-mail."""
+        user = await self._get_user(email=normalize_email(email))
+        if user is None:
+            raise NotFoundError(f"no user with e-mail {email}")
+        user.teams = list((await ensure_teams(self.session, teams)).values())
+        await self.session.flush()
+        return user
+
     async def ensure_admin(self, email: str, password: str) -> tuple[User, bool]:
         """The user with `email`, created as an admin with `password` if absent; returns `(user, created)`.
         An existing user is left as it is, whatever its role or state: the caller checks."""

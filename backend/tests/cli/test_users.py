@@ -1,4 +1,5 @@
-"""`jobcost users create | deactivate | activate | list`, checked in the tables and through the real sign-in."""
+"""`jobcost users create | set-teams | deactivate | activate | list`, checked in the tables and through the real
+sign-in."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from tests.cli.helpers import (
     stored_users,
     team_names,
     token_for,
+    with_api,
 )
 from tests.databases import ScratchDatabase
 
@@ -215,3 +217,58 @@ def test_names_that_look_like_console_markup_are_printed_verbatim(fresh_db: Scra
     refused = invoke("users", "create", "--email", "[/x]", "--password", PASSWORD, "--database-url", fresh_db.url)
     assert refused.exit_code == 1, refused.output
     assert "not an e-mail address: '[/x]'" in refused.stderr
+
+
+def _jobs_seen(url: str, token: str) -> list[str]:
+    """The job ids the token's user can list (one page is enough here)."""
+    async def work(client) -> list[str]:  # noqa: ANN001
+        response = await client.get("/api/v1/jobs", params={"limit": 100},
+                                    headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.text
+        return sorted(j["job_id"] for j in response.json()["jobs"])
+    return with_api(url, work)
+
+
+def test_set_teams_replaces_a_users_teams_and_its_token_reads_the_new_ones(fresh_db: ScratchDatabase) -> None:
+    _create(fresh_db.url, "root@example.com", "--role", "admin")
+    admin = token_for(fresh_db.url, "root@example.com", PASSWORD)
+
+    async def ingest(client) -> None:  # noqa: ANN001
+        jobs = [{"job_id": f"{team}-1", "team": team, "status": "succeeded", "started_at": "2026-01-05T10:00:00Z",
+                 "ended_at": "2026-01-05T11:00:00Z", "cost": "1.00"} for team in ("Audio", "Speech", "Vision")]
+        response = await client.post("/api/v1/admin/ingest/jobs", json={"jobs": jobs},
+                                     headers={"Authorization": f"Bearer {admin}"})
+        assert response.status_code == 200 and response.json()["created"] == 3, response.text
+    with_api(fresh_db.url, ingest)
+    _create(fresh_db.url, "ana@example.com", "--team", "Audio")
+    token = token_for(fresh_db.url, "ana@example.com", PASSWORD)
+    assert _jobs_seen(fresh_db.url, token) == ["Audio-1"]
+
+    result = invoke("users", "set-teams", "--email", "Ana@example.com", "--team", "speech", "--team", "VISION",
+                    "--database-url", fresh_db.url)
+
+    assert result.exit_code == 0, result.output
+    assert "ana@example.com (member) now belongs to Speech, Vision" in result.stdout
+    assert "new team" not in result.stdout
+    assert stored_users(fresh_db.url)["ana@example.com"].teams == ("Speech", "Vision")
+    assert _jobs_seen(fresh_db.url, token) == ["Speech-1", "Vision-1"]  # the same token, the new teams
+
+    result = invoke("users", "set-teams", "--email", "ana@example.com", "--database-url", fresh_db.url)
+    assert result.exit_code == 0, result.output
+    assert "now belongs to no team" in result.stdout
+    assert _jobs_seen(fresh_db.url, token) == []
+
+
+def test_set_teams_names_new_teams_and_refuses_an_unknown_email(fresh_db: ScratchDatabase) -> None:
+    _create(fresh_db.url, "ana@example.com", "--team", "Audio")
+
+    result = invoke("users", "set-teams", "--email", "ana@example.com", "--team", "Audoi",
+                    "--database-url", fresh_db.url)
+    assert "new team, with no jobs yet: Audoi" in result.stdout, result.stdout
+
+    before = stored_users(fresh_db.url)
+    result = invoke("users", "set-teams", "--email", "nobody@example.com", "--team", "Audio",
+                    "--database-url", fresh_db.url)
+    assert result.exit_code == 1, result.output
+    assert "no user with e-mail nobody@example.com" in result.stderr
+    assert stored_users(fresh_db.url) == before
