@@ -35,7 +35,8 @@ class CostWindowQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     start: UtcDay | None = Field(None, description="First UTC day included (YYYY-MM-DD); none: from the first.")
-    end: UtcDay | None = Field(None, description="Last UTC day included (YYYY-MM-DD); none: up to the last.")
+    end: UtcDay | None = Field(None, description="Last UTC day included (YYYY-MM-DD); none: up to the last.",
+                               examples=["2026-01-14"])
     team_id: uuid.UUID | None = Field(None, description="Only this team's costs (403 for a member outside it).")
     team: FilterText | None = Field(
         None, description="Only the team of this name (trimmed, case-insensitive; 403 for a member outside it).")
@@ -50,11 +51,14 @@ class CostWindowQuery(BaseModel):
 
 
 class CostFigures(BaseModel):
-    total_cost: Usd = Field(description="USD spent in the window (billed and estimated costs).")
-    gpu_hours: GpuHours = Field(description="GPU-hours run in the window, priced or not.")
+    total_cost: Usd = Field(description="USD spent in the window: billed costs as billed, other jobs estimated at "
+                                        "the catalog's on-demand list price. Leaves out unpriced GPU time.")
+    gpu_hours: GpuHours = Field(description="GPU-hours run in the window (GPU count × hours), priced or not.")
     unpriced_gpu_hours: GpuHours = Field(
-        description="The part of `gpu_hours` with no cost: no billed cost and no catalog price.")
-    job_count: int = Field(description="Distinct jobs that ran in the window.", examples=[9])
+        description="The part of `gpu_hours` with no cost (no billed cost and no catalog price): spend that "
+                    "`total_cost` cannot show.")
+    job_count: int = Field(description="Distinct jobs that ran in the window. A job running across two windows "
+                                       "counts in both, so counts of adjacent windows do not add up.", examples=[9])
 
 
 class _TeamKey(BaseModel):
@@ -76,16 +80,21 @@ class ModelCost(CostFigures, _ModelKey):
 
 
 class CostReport(BaseModel):
-    """What was spent in a window of UTC days, in all and per group. Amounts are USD and GPU-hours, as 6-place
-    decimal strings; each total is rounded once from the exact sum."""
+    """What was spent in a window of UTC days, in all and per group, as the database stands now: re-ingesting a
+    job (a new billed cost, a running job seen later) changes past windows too. Amounts are USD and GPU-hours, as
+    6-place decimal strings."""
 
     start: date | None = Field(description="The first day included, as asked (null: unbounded).")
     end: date | None = Field(description="The last day included, as asked (null: unbounded).")
-    currency: Literal["USD"] = "USD"
-    total_cost: Usd
-    total_gpu_hours: GpuHours
-    unpriced_gpu_hours: GpuHours
-    job_count: int = Field(description="Distinct jobs that ran in the window.", examples=[28])
+    currency: Literal["USD"] = Field("USD", description="The currency of every amount: jobcost keeps USD only.")
+    total_cost: Usd = Field(description="The items' `total_cost` summed: exact, to the micro-USD.")
+    total_gpu_hours: GpuHours = Field(
+        description="GPU-hours in the window, rounded once from the exact sum: the items' rounded figures may sum "
+                    "to a millionth more or less.")
+    unpriced_gpu_hours: GpuHours = Field(
+        description="The part of `total_gpu_hours` with no cost, rounded the same way.")
+    job_count: int = Field(description="Distinct jobs that ran in the window (the items' counts summed: a job "
+                                       "has one team and one model).", examples=[28])
 
 
 _WINDOW_EXAMPLE = {"start": "2026-01-01", "end": "2026-01-14", "currency": "USD", "total_cost": "8274.417847",

@@ -30,7 +30,7 @@ def gpu_hours(gpu_us: int) -> Decimal:
 Usd = Annotated[
     Decimal,
     PlainSerializer(six_places, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{6}$", "description": "USD, 6 decimal places",
+    WithJsonSchema({"type": "string", "pattern": r"^\d+\.\d{6}$", "description": "USD, 6 decimal places",
                     "examples": ["1234.500000"]}),
 ]
 GpuHours = Annotated[

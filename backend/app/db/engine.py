@@ -19,6 +19,7 @@ from app.core.config import Settings
 
 # Execution option marking a session that will write: on SQLite its transaction starts with BEGIN IMMEDIATE.
 WRITER_OPTION = "jobcost_writer"
+SQLITE_WAL_LIMIT_BYTES = 64 * 1024 * 1024
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -37,6 +38,9 @@ def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Readers that never pause keep a checkpoint from restarting the WAL, which then only grows (192 MB beside
+        # a 42 MB database under steady reads and writes); past this size it is truncated after each checkpoint.
+        cursor.execute(f"PRAGMA journal_size_limit={SQLITE_WAL_LIMIT_BYTES}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

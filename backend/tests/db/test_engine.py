@@ -26,7 +26,7 @@ async def _pragmas_or_settings(settings: Settings, backend: str) -> dict[str, ob
     try:
         async with engine.connect() as connection:
             if backend == "sqlite":
-                names = ("foreign_keys", "journal_mode", "busy_timeout")
+                names = ("foreign_keys", "journal_mode", "busy_timeout", "journal_size_limit")
                 return {n: (await connection.exec_driver_sql(f"PRAGMA {n}")).scalar_one() for n in names}
             names = ("TimeZone", "plan_cache_mode", "application_name")
             return {n: (await connection.exec_driver_sql(f"SHOW {n}")).scalar_one() for n in names}
@@ -40,7 +40,8 @@ async def test_connection_settings(migrated_db: ScratchDatabase, backend: str, b
     found = await _pragmas_or_settings(settings, backend)
     if backend == "sqlite":
         # Foreign keys are off by default in SQLite, per connection; everything below relies on them.
-        assert found == {"foreign_keys": 1, "journal_mode": "wal", "busy_timeout": busy_timeout_ms}
+        assert found == {"foreign_keys": 1, "journal_mode": "wal", "busy_timeout": busy_timeout_ms,
+                         "journal_size_limit": 64 * 1024 * 1024}
     else:
         assert found == {"TimeZone": "UTC", "plan_cache_mode": "force_custom_plan", "application_name": "jobcost"}
 
