@@ -192,7 +192,9 @@ def stored_job_id(value: str) -> str | None:
         return None
 
 
-def _required_text(max_length: int, *, normalize: bool = True) -> BeforeValidator:
+def required_text(max_length: int, *, normalize: bool = True) -> BeforeValidator:
+    """A validator for non-blank text under ingest's rules (trimmed, NFC unless `normalize` is False, at most
+    `max_length` characters, no refused characters): for record fields, and for filters that compare with them."""
     def check(value: Any) -> str:
         cleaned = _clean_text(value, max_length, normalize=normalize)
         if cleaned is None:
@@ -299,7 +301,7 @@ class JobIn(BaseModel):
             "ended_at": "2026-01-10T12:00:00Z", "labels": {"project": "sft"}}]},
     )
 
-    job_id: Annotated[str, _required_text(255, normalize=False), _NAME_SCHEMA] = Field(
+    job_id: Annotated[str, required_text(255, normalize=False), _NAME_SCHEMA] = Field(
         description="External id, unique across jobcost (1–255 characters; may contain `/`).")
     team: Annotated[str, BeforeValidator(_team_name), _NAME_SCHEMA] = Field(
         description="Who pays; found or created by name (compared trimmed and case-folded).")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -25,7 +24,7 @@ from pydantic_core import PydanticCustomError
 from app.auth.schemas import TeamRef
 from app.core.money import GpuHours, Usd, gpu_hours
 from app.db.models import CostSnapshot, CostSource, Job, JobStatus
-from app.ingestion.normalize import parse_instant, parse_status
+from app.ingestion.normalize import parse_instant, parse_status, required_text
 
 MAX_PAGE = 100
 MAX_SKIP = 1_000_000_000
@@ -44,20 +43,9 @@ GpuCount = Annotated[
 ]
 
 
-def _filter_text(value: Any) -> Any:
-    # Filters compare with stored names, which are trimmed and NFC-normalised; control characters can match
-    # nothing and PostgreSQL refuses NUL, so they are a clear 422 rather than a database error.
-    if not isinstance(value, str):
-        return value
-    cleaned = unicodedata.normalize("NFC", value.strip())
-    if any(unicodedata.category(ch) == "Cc" for ch in cleaned):
-        raise PydanticCustomError("invalid_character", "must not contain control characters")
-    if not cleaned:
-        raise PydanticCustomError("string_too_short", "must not be empty")
-    return cleaned
-
-
-FilterText = Annotated[str, BeforeValidator(_filter_text), Field(max_length=255)]
+# Filters compare with stored names, so they are read by the same rule as names at ingest: a value ingest would
+# refuse (a control character, which PostgreSQL cannot even compare, say) is a clear 422, not a database error.
+FilterText = Annotated[str, required_text(255), Field(max_length=255)]  # the bound, also for the OpenAPI page
 Instant = Annotated[datetime, BeforeValidator(parse_instant),
                     WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-01-10T00:00:00Z"]})]
 

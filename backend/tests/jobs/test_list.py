@@ -362,6 +362,7 @@ BAD_QUERIES: list[tuple[str, list[tuple[str, str]], list[Any]]] = [
     ("bogus-second-status", [("status", "queued"), ("status", "bogus")], ["query", "status", 1]),
     ("empty-team", [("team", "   ")], ["query", "team"]),
     ("control-character", [("user", "ada\x00")], ["query", "user"]),
+    ("invisible-character", [("team", "nlp\u200b")], ["query", "team"]),  # refused at ingest: matches nothing
     ("too-long-model", [("model_name", "m" * 256)], ["query", "model_name"]),
 ]
 
