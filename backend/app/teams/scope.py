@@ -7,7 +7,6 @@ cannot probe for team names), and with no filter a member reads its own teams on
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from dataclasses import dataclass
 
@@ -50,7 +49,7 @@ class TeamScope:
                 raise ForbiddenError("You can read only your own teams' jobs and costs; team_id is not one of them")
             allowed = frozenset({team_id}) if allowed is None else allowed & {team_id}
         if team is not None:
-            key = team_name_key(unicodedata.normalize("NFC", team))
+            key = team_name_key(team)
             found = (await session.execute(select(Team.id).where(Team.name_key == key))).scalar_one_or_none()
             if self.team_ids is not None and found not in self.team_ids:
                 raise ForbiddenError("You can read only your own teams' jobs and costs; team is not one of them")

@@ -19,6 +19,21 @@ from app.db.models.team import TEAM_NAME_MAX, team_name_key
 _CHUNK = 1000
 
 
+def _spellings(names: Iterable[str]) -> dict[str, str]:
+    """`team_name_key` → the first spelling of `names` with that key (trimmed, NFC: "Cafe\u0301" and "Caf\u00e9"
+    are one team, whichever path named it first), blank names left out, in the order given. Raises
+    UnprocessableError (422) for a name over 255 characters, trimmed or case-folded."""
+    spellings: dict[str, str] = {}
+    for name in names:
+        cleaned = unicodedata.normalize("NFC", name.strip())
+        if cleaned:
+            key = team_name_key(cleaned)
+            if len(key) > TEAM_NAME_MAX or len(cleaned) > TEAM_NAME_MAX:
+                raise UnprocessableError(f"Team names are at most {TEAM_NAME_MAX} characters, also once case-folded")
+            spellings.setdefault(key, cleaned)
+    return spellings
+
+
 async def find_or_create_teams(session: AsyncSession, names: Iterable[str]) -> tuple[dict[str, Team], int]:
     """The teams for `names`, keyed by `team_name_key(name)`, and how many of them this call created.
 
@@ -27,15 +42,7 @@ async def find_or_create_teams(session: AsyncSession, names: Iterable[str]) -> t
     succeed, see one row each, and take their locks in the same order. The first spelling stored is kept.
     Raises UnprocessableError (422) for a name over 255 characters, trimmed or case-folded.
     """
-    wanted: dict[str, str] = {}
-    for name in names:
-        # NFC: "Cafe\u0301" and "Caf\u00e9" are one team, whichever path (ingest, CLI) named it first.
-        cleaned = unicodedata.normalize("NFC", name.strip())
-        if cleaned:
-            key = team_name_key(cleaned)
-            if len(key) > TEAM_NAME_MAX or len(cleaned) > TEAM_NAME_MAX:
-                raise UnprocessableError(f"Team names are at most {TEAM_NAME_MAX} characters, also once case-folded")
-            wanted.setdefault(key, cleaned)
+    wanted = _spellings(names)
     if not wanted:
         return {}, 0
     now = utcnow()
@@ -64,12 +71,9 @@ async def ensure_teams(session: AsyncSession, names: Iterable[str]) -> dict[str,
 
 async def missing_team_names(session: AsyncSession, names: Iterable[str]) -> list[str]:
     """The names among `names` (trimmed, NFC) that match no stored team once case-folded, in the order given,
-    each once. For warning a person who may have misspelt a team before `ensure_teams` creates it."""
-    wanted: dict[str, str] = {}
-    for name in names:
-        cleaned = unicodedata.normalize("NFC", name.strip())
-        if cleaned:
-            wanted.setdefault(team_name_key(cleaned), cleaned)
+    each once. For warning a person who may have misspelt a team before `ensure_teams` creates it. Raises
+    UnprocessableError (422) for a name over 255 characters, as `ensure_teams` would."""
+    wanted = _spellings(names)
     found: set[str] = set()
     keys = list(wanted)
     for start in range(0, len(keys), _CHUNK):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import unicodedata
+
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -9,8 +11,9 @@ TEAM_NAME_MAX = 255  # characters of `name` and of `name_key`
 
 
 def team_name_key(name: str) -> str:
-    """The comparison key of a team name: trimmed and case-folded (`" NLP "` and `"nlp"` are one team)."""
-    return name.strip().casefold()
+    """The comparison key of a team name: trimmed, NFC-normalised and case-folded (`" NLP "` and `"nlp"` are one
+    team, and so are a composed and a decomposed "é")."""
+    return unicodedata.normalize("NFC", name.strip()).casefold()
 
 
 class Team(UUIDPrimaryKey, Timestamps, Base):
