@@ -18,7 +18,7 @@ from app.core.money import gpu_hours
 from app.db.aggregates import joined_sum, split_sum
 from app.db.models import CostSnapshot, Job, Team
 from app.db.types import micros_to_usd
-from app.teams.scope import TeamScope
+from app.teams.scope import TeamScope, within_teams
 
 
 @dataclass(slots=True)
@@ -69,8 +69,7 @@ class CostAnalyticsService:
             stmt = stmt.where(CostSnapshot.day >= window.start)
         if window.end is not None:
             stmt = stmt.where(CostSnapshot.day <= window.end)
-        if team_ids is not None:
-            stmt = stmt.where(Job.team_id.in_(sorted(team_ids)))
+        stmt = stmt.where(within_teams(Job.team_id, team_ids))
         return list((await self.session.execute(stmt.group_by(*keys))).all())
 
     @staticmethod

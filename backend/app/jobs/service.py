@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, false, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -16,7 +16,7 @@ from app.db.models import CostSnapshot, Job
 from app.ingestion.normalize import stored_job_id
 from app.jobs.schemas import JobListQuery
 from app.pricing.catalog import PriceCatalog, default_catalog
-from app.teams.scope import TeamScope
+from app.teams.scope import TeamScope, within_teams
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +38,7 @@ class JobQueryService:
     async def _conditions(self, query: JobListQuery) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = []
         team_ids = await self.scope.narrow(self.session, team_id=query.team_id, team=query.team)
-        if team_ids is not None:
-            conditions.append(Job.team_id.in_(sorted(team_ids)) if team_ids else false())
+        conditions.append(within_teams(Job.team_id, team_ids))
         if query.status:
             conditions.append(Job.status.in_(query.status))
         if query.provider is not None:
@@ -87,12 +86,11 @@ class JobQueryService:
         stored = stored_job_id(job_id)
         if stored is None:
             raise JobNotFoundError(job_id)
-        stmt = select(Job).where(Job.job_id == stored).options(joinedload(Job.team))
+        stmt = (select(Job).where(Job.job_id == stored, within_teams(Job.team_id, self.scope.team_ids))
+                .options(joinedload(Job.team)))
         if with_snapshots:
             stmt = (stmt.add_columns(CostSnapshot).outerjoin(CostSnapshot, CostSnapshot.job_pk == Job.id)
                     .order_by(CostSnapshot.day))
-        if self.scope.team_ids is not None:
-            stmt = stmt.where(Job.team_id.in_(sorted(self.scope.team_ids)) if self.scope.team_ids else false())
         rows = (await self.session.execute(stmt)).all()
         if not rows:
             raise JobNotFoundError(stored)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import ForbiddenError
@@ -56,3 +56,12 @@ class TeamScope:
             named = frozenset() if found is None else frozenset({found})
             allowed = named if allowed is None else allowed & named
         return allowed
+
+
+def within_teams(column: ColumnElement[uuid.UUID], team_ids: frozenset[uuid.UUID] | None) -> ColumnElement[bool]:
+    """The condition keeping `column` (a team id) to `team_ids`, as `TeamScope.team_ids` or `narrow` give them:
+    true for None (no restriction), false for an empty set (nothing may be read)."""
+    if team_ids is None:
+        return true()
+    return column.in_(sorted(team_ids)) if team_ids else false()
+
