@@ -182,16 +182,6 @@ def _clean_text(value: Any, max_length: int, *, what: str = "", normalize: bool 
     return cleaned or None
 
 
-def stored_job_id(value: str) -> str | None:
-    """`value` as ingest stores a `job_id` (trimmed, otherwise as sent), or None when no job can have it: blank,
-    over 255 characters, or holding a character ingest refuses (a NUL, say, which PostgreSQL cannot even compare).
-    For lookups by id: None is a certain 404, without a query."""
-    try:
-        return _clean_text(value, 255, normalize=False)
-    except PydanticCustomError:
-        return None
-
-
 def required_text(max_length: int, *, normalize: bool = True) -> BeforeValidator:
     """A validator for non-blank text under ingest's rules (trimmed, NFC unless `normalize` is False, at most
     `max_length` characters, no refused characters): for record fields, and for filters that compare with them."""
@@ -201,6 +191,20 @@ def required_text(max_length: int, *, normalize: bool = True) -> BeforeValidator
             raise _fail("string_too_short", "must not be empty")
         return cleaned
     return BeforeValidator(check)
+
+
+# A job_id: 1–255 characters once trimmed, kept otherwise as sent (ids are not NFC-normalised).
+_JOB_ID = required_text(255, normalize=False)
+
+
+def stored_job_id(value: str) -> str | None:
+    """`value` as ingest stores a `job_id` (by the very rule `JobIn.job_id` uses), or None when no job can have
+    it: blank, over 255 characters, or holding a character ingest refuses (a NUL, say, which PostgreSQL cannot
+    even compare). For lookups by id: None is a certain 404, without a query."""
+    try:
+        return _JOB_ID.func(value)
+    except PydanticCustomError:
+        return None
 
 
 def _team_name(value: Any) -> str:
@@ -301,7 +305,7 @@ class JobIn(BaseModel):
             "ended_at": "2026-01-10T12:00:00Z", "labels": {"project": "sft"}}]},
     )
 
-    job_id: Annotated[str, required_text(255, normalize=False), _NAME_SCHEMA] = Field(
+    job_id: Annotated[str, _JOB_ID, _NAME_SCHEMA] = Field(
         description="External id, unique across jobcost (1–255 characters; may contain `/`).")
     team: Annotated[str, BeforeValidator(_team_name), _NAME_SCHEMA] = Field(
         description="Who pays; found or created by name (compared trimmed and case-folded).")
