@@ -19,8 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Environment, Settings
 from app.db.engine import create_engine
+from app.db.models import Role
 from app.main import create_app
 from tests.databases import BACKENDS, REQUIRE_PG, ScratchDatabase, pg_unreachable_reason
+from tests.factories import bearer, create_user
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
 
@@ -120,3 +122,20 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # noqa: ANN001
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+
+
+@pytest.fixture
+async def admin_headers(client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession],
+                        settings: Settings) -> dict[str, str]:
+    """`Authorization` of an admin signed in through the real login endpoint."""
+    await create_user(sessionmaker, settings, "root@example.test", role=Role.admin)
+    return await bearer(client, "root@example.test")
+
+
+@pytest.fixture
+async def member_headers(client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession],
+                         settings: Settings) -> dict[str, str]:
+    """`Authorization` of a member of team "vision", signed in through the real login endpoint."""
+    await create_user(sessionmaker, settings, "member@example.test", role=Role.member, teams=["vision"])
+    return await bearer(client, "member@example.test")
+

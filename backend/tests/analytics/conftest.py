@@ -1,5 +1,5 @@
-"""Fixtures and helpers for the analytics tests: an admin's (and a member's) headers, fetching a report, and the
-expected 6-place strings worked out independently of `app.core.money`.
+"""Helpers for the analytics tests: fetching a report, and the expected 6-place strings worked out
+independently of `app.core.money` (the admin's and member's headers are fixtures of tests/conftest.py).
 
 Expected figures come from hand arithmetic or from `tests.ingestion.reference` (an independent cost model); the
 rounding here uses `fractions.Fraction` and the reference's own half-even, never the app's helpers.
@@ -14,12 +14,7 @@ from fractions import Fraction
 from typing import Any
 
 import httpx
-import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.config import Settings
-from app.db.models import Role
-from tests.factories import bearer, create_user
 from tests.ingestion.reference import ref_round_half_even
 
 BY_TEAM = "/api/v1/analytics/cost/by-team"
@@ -33,19 +28,6 @@ REPORT_KEYS = {"start", "end", "currency", "total_cost", "total_gpu_hours", "unp
                "items"}
 FIGURE_KEYS = {"total_cost", "gpu_hours", "unpriced_gpu_hours", "job_count"}
 
-
-@pytest.fixture
-async def admin_headers(client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession],
-                        settings: Settings) -> dict[str, str]:
-    await create_user(sessionmaker, settings, "analyst-admin@example.test", role=Role.admin)
-    return await bearer(client, "analyst-admin@example.test")
-
-
-@pytest.fixture
-async def member_headers(client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession],
-                         settings: Settings) -> dict[str, str]:
-    await create_user(sessionmaker, settings, "analyst-member@example.test", role=Role.member, teams=["vision"])
-    return await bearer(client, "analyst-member@example.test")
 
 
 def micros_text(micros: int) -> str:

@@ -5,18 +5,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from app.core.config import Settings
-from app.db.models import Role
-from tests.factories import bearer, create_user
-
-
-@pytest.fixture
-async def headers(client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession],
-                  settings: Settings) -> dict[str, str]:
-    await create_user(sessionmaker, settings, "reader@example.test", role=Role.admin)
-    return await bearer(client, "reader@example.test")
 
 
 @pytest.mark.parametrize(("path", "query", "name"), [
@@ -27,17 +15,17 @@ async def headers(client: httpx.AsyncClient, sessionmaker: async_sessionmaker[As
     ("/api/v1/analytics/cost/by-team", "start=2026-01-01&start=2026-01-20", "start"),
     ("/api/v1/analytics/cost/by-model", "team=vision&team=nlp", "team"),
 ])
-async def test_a_parameter_given_twice_is_refused(client: httpx.AsyncClient, headers: dict[str, str], path: str,
+async def test_a_parameter_given_twice_is_refused(client: httpx.AsyncClient, admin_headers: dict[str, str], path: str,
                                                   query: str, name: str) -> None:
-    response = await client.get(f"{path}?{query}", headers=headers)
+    response = await client.get(f"{path}?{query}", headers=admin_headers)
 
     assert response.status_code == 422, response.text
     assert response.json()["errors"] == [
         {"loc": ["query", name], "msg": "must be given at most once", "type": "repeated_parameter"}]
 
 
-async def test_status_may_repeat(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
-    response = await client.get("/api/v1/jobs?status=running&status=queued&status=running", headers=headers)
+async def test_status_may_repeat(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    response = await client.get("/api/v1/jobs?status=running&status=queued&status=running", headers=admin_headers)
 
     assert response.status_code == 200, response.text
 
@@ -46,9 +34,9 @@ async def test_status_may_repeat(client: httpx.AsyncClient, headers: dict[str, s
     ("/api/v1/jobs", "offset"), ("/api/v1/jobs", "sort"), ("/api/v1/jobs/some-job", "expand"),
     ("/api/v1/analytics/cost/by-team", "tz"), ("/api/v1/analytics/cost/by-model", "group_by"),
 ])
-async def test_an_unknown_parameter_is_refused(client: httpx.AsyncClient, headers: dict[str, str], path: str,
+async def test_an_unknown_parameter_is_refused(client: httpx.AsyncClient, admin_headers: dict[str, str], path: str,
                                                name: str) -> None:
-    response = await client.get(path, params={name: "x"}, headers=headers)
+    response = await client.get(path, params={name: "x"}, headers=admin_headers)
 
     assert response.status_code == 422, response.text
     assert [(e["loc"], e["type"]) for e in response.json()["errors"]] == [(["query", name], "extra_forbidden")]

@@ -1,4 +1,5 @@
-"""Fixtures for the ingestion tests: an admin's and a member's headers, posting batches, test-only prices."""
+"""Helpers for the ingestion tests: posting batches, test-only prices, job records (the admin's and member's
+headers are fixtures of tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,30 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.config import Settings
-from app.db.models import GpuPrice, Role
-from tests.factories import bearer, create_user
+from app.db.models import GpuPrice
 
 INGEST = "/api/v1/admin/ingest/jobs"
 # A provider no real catalog has, so tests set every price they rely on themselves.
 TEST_PROVIDER = "testcloud"
-
-
-@pytest.fixture
-async def admin_headers(client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession],
-                        settings: Settings) -> dict[str, str]:
-    await create_user(sessionmaker, settings, "root@example.test", role=Role.admin)
-    return await bearer(client, "root@example.test")
-
-
-@pytest.fixture
-async def member_headers(client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession],
-                         settings: Settings) -> dict[str, str]:
-    await create_user(sessionmaker, settings, "member@example.test", role=Role.member, teams=["vision"])
-    return await bearer(client, "member@example.test")
 
 
 async def post_jobs(client: httpx.AsyncClient, headers: dict[str, str], jobs: list[Any]) -> httpx.Response:
