@@ -21,10 +21,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from scratch import on_each_database
+from scratch import create_user, on_each_database
 from sqlalchemy import func, select
 
-from app.auth.service import AuthService
 from app.core.config import Environment, Settings
 from app.db import migrate
 from app.db.engine import create_engine, create_sessionmaker
@@ -55,15 +54,6 @@ def synthetic_jobs(n: int, seed: int = 7) -> list[dict[str, Any]]:
     return jobs
 
 
-async def _admin(settings: Settings) -> None:
-    engine = create_engine(settings)
-    try:
-        async with create_sessionmaker(engine)() as session, session.begin():
-            await AuthService(session, settings).create_user(ADMIN, PASSWORD, Role.admin)
-    finally:
-        await engine.dispose()
-
-
 async def _snapshot_rows(settings: Settings) -> int:
     engine = create_engine(settings)
     try:
@@ -76,7 +66,7 @@ async def _snapshot_rows(settings: Settings) -> int:
 async def run(url: str, label: str, jobs: list[dict[str, Any]], batch: int) -> None:
     await asyncio.to_thread(migrate.upgrade, url)
     settings = Settings(env=Environment.test, database_url=url, secret_key="b" * 48)
-    await _admin(settings)
+    await create_user(settings, ADMIN, PASSWORD, Role.admin)
     app = create_app(settings)
     batches = [jobs[i:i + batch] for i in range(0, len(jobs), batch)]
     changed = [[{**j, "cost": "1.23"} for j in part] for part in batches]

@@ -17,25 +17,15 @@ import time
 from pathlib import Path
 
 import httpx
+from scratch import create_user
 
-from app.auth.service import AuthService
 from app.core.config import Environment, Settings
 from app.db import migrate
-from app.db.engine import create_engine, create_sessionmaker
 from app.db.models import Role
 from app.main import create_app
 
 EMAIL = "known@example.test"
 PASSWORD = "correct horse battery staple"  # noqa: S105 - a throwaway user in a scratch database
-
-
-async def _create_user(settings: Settings) -> None:
-    engine = create_engine(settings)
-    try:
-        async with create_sessionmaker(engine)() as session, session.begin():
-            await AuthService(session, settings).create_user(EMAIL, PASSWORD, Role.member)
-    finally:
-        await engine.dispose()
 
 
 def _p95(values: list[float]) -> float:
@@ -47,7 +37,7 @@ async def main(rounds: int) -> None:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         await asyncio.to_thread(migrate.upgrade, url)
         settings = Settings(env=Environment.test, database_url=url, secret_key="b" * 48)
-        await _create_user(settings)
+        await create_user(settings, EMAIL, PASSWORD, Role.member)
         app = create_app(settings)
         timings: dict[str, list[float]] = {"unknown e-mail": [], "wrong password": []}
         forms = {"unknown e-mail": {"username": "nobody@example.test", "password": "Wrong-Pass-1"},

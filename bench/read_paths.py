@@ -22,13 +22,14 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 
 import httpx
-from ingest_batches import ADMIN, PASSWORD, _admin, synthetic_jobs
-from scratch import on_each_database
+from ingest_batches import ADMIN, PASSWORD, synthetic_jobs
+from scratch import create_user, on_each_database
 from sqlalchemy import text
 
 from app.core.config import Environment, Settings
 from app.db import migrate
 from app.db.engine import create_engine
+from app.db.models import Role
 from app.main import create_app
 
 WEEK = "start=2026-01-08&end=2026-01-14"
@@ -54,7 +55,7 @@ async def _timed(rounds: int, call: Callable[[], Awaitable[object]]) -> tuple[fl
 async def run(url: str, label: str, n: int, rounds: int) -> None:
     await asyncio.to_thread(migrate.upgrade, url)
     settings = Settings(env=Environment.test, database_url=url, secret_key="b" * 48)
-    await _admin(settings)
+    await create_user(settings, ADMIN, PASSWORD, Role.admin)
     app = create_app(settings)
     jobs = synthetic_jobs(n)
     async with app.router.lifespan_context(app), httpx.AsyncClient(

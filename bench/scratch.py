@@ -1,4 +1,5 @@
-"""Run a benchmark on SQLite (a temporary file) and on PostgreSQL (a scratch database created and dropped here)."""
+"""Set-up shared by the benchmarks: run one on SQLite (a temporary file) and on PostgreSQL (a scratch database
+created and dropped here), and create its user."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ from pathlib import Path
 
 import asyncpg
 from sqlalchemy.engine import make_url
+
+from app.auth.service import AuthService
+from app.core.config import Settings
+from app.db.engine import create_engine, create_sessionmaker
+from app.db.models import Role
 
 
 async def on_each_database(work: Callable[[str, str], Awaitable[None]], pg_url: str) -> None:
@@ -31,3 +37,14 @@ async def on_each_database(work: Callable[[str, str], Awaitable[None]], pg_url: 
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+async def create_user(settings: Settings, email: str, password: str, role: Role) -> None:
+    """Create a user in the database of `settings`, committed."""
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            await AuthService(session, settings).create_user(email, password, role)
+    finally:
+        await engine.dispose()
+
