@@ -20,6 +20,6 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 )
 async def list_users(_: AdminUser, session: SessionDep, settings: SettingsDep) -> list[UserRead]:
     """Every user with role, active flag and teams, ordered by e-mail. Admin only (403 for members).
-    Users are created and deactivated with the CLI (`jobcost users create`, `jobcost users deactivate`)."""
+    Users are managed with the CLI: `jobcost users create`, `set-teams`, `deactivate` and `activate`."""
     users = await AuthService(session, settings).list_users()
     return [UserRead.model_validate(u) for u in users]

@@ -19,9 +19,14 @@ _DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 def _utc_day(value: Any) -> Any:
     # Exactly YYYY-MM-DD: pydantic alone would also take epoch numbers and full timestamps, whose day depends on
     # a time zone; jobcost's days are UTC dates.
-    if isinstance(value, str) and not _DAY.fullmatch(value.strip()):
+    if not isinstance(value, str):
+        return value
+    if not _DAY.fullmatch(value.strip()):
         raise PydanticCustomError("date_format", "must be a UTC date written YYYY-MM-DD, e.g. 2026-01-31")
-    return value.strip() if isinstance(value, str) else value
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise PydanticCustomError("date_range", "is not a real date (month 1-12, a day the month has)") from None
 
 
 UtcDay = Annotated[date, BeforeValidator(_utc_day),

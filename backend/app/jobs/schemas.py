@@ -45,7 +45,9 @@ GpuCount = Annotated[
 
 # Filters compare with stored names, so they are read by the same rule as names at ingest: a value ingest would
 # refuse (a control character, which PostgreSQL cannot even compare, say) is a clear 422, not a database error.
-FilterText = Annotated[str, required_text(255), Field(max_length=255)]  # the bound, also for the OpenAPI page
+# The bounds are the stored columns' (255; 64 for gpu_type and provider), also shown on the OpenAPI page.
+FilterText = Annotated[str, required_text(255), Field(max_length=255)]
+ShortFilterText = Annotated[str, required_text(64), Field(max_length=64)]
 Instant = Annotated[datetime, BeforeValidator(parse_instant),
                     WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-01-10T00:00:00Z"]})]
 
@@ -70,11 +72,11 @@ class JobListQuery(BaseModel):
                       AfterValidator(_distinct)] | None = Field(
         None, description="Only jobs in this status; repeat for several (`status=queued&status=running`). "
                           "Synonyms such as `COMPLETED` are read as at ingest.")
-    provider: FilterText | None = Field(
+    provider: ShortFilterText | None = Field(
         None, description="Only this provider (catalog aliases apply: `AWS`, `amazon` → `aws`).", examples=["aws"])
     model_name: FilterText | None = Field(None, description="Only this model (exact name).",
                                           examples=["llama-3-8b-sft"])
-    gpu_type: FilterText | None = Field(
+    gpu_type: ShortFilterText | None = Field(
         None, description="Only this GPU type (catalog aliases apply: `a100 80gb` → `A100-80GB`).",
         examples=["H100"])
     user: FilterText | None = Field(None, description="Only jobs submitted by this user (exact name).")

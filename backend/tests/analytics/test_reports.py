@@ -267,3 +267,10 @@ async def test_reports_need_a_token(client: httpx.AsyncClient) -> None:
     for endpoint in ENDPOINTS:
         assert_unauthenticated(await client.get(endpoint))
         assert_unauthenticated(await client.get(endpoint, headers={"Authorization": "Bearer not-a-token"}))
+
+
+async def test_an_impossible_date_is_named_as_such(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    for value in ("2026-02-30", "2026-13-01", "2026-00-10"):
+        response = await client.get(BY_TEAM, params={"start": value}, headers=admin_headers)
+        body = assert_problem(response, 422, "validation-error")
+        assert [(e["loc"], e["type"]) for e in body["errors"]] == [(["query", "start"], "date_range")], value

@@ -364,6 +364,7 @@ BAD_QUERIES: list[tuple[str, list[tuple[str, str]], list[Any]]] = [
     ("control-character", [("user", "ada\x00")], ["query", "user"]),
     ("invisible-character", [("team", "nlp\u200b")], ["query", "team"]),  # refused at ingest: matches nothing
     ("too-long-model", [("model_name", "m" * 256)], ["query", "model_name"]),
+    ("too-long-gpu-type", [("gpu_type", "G" * 65)], ["query", "gpu_type"]),  # its column holds 64
 ]
 
 
