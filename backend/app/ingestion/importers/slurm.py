@@ -1,0 +1,595 @@
+"""`--format slurm`: Slurm accounting text (`sacct --parsable2`, `|`-separated) → job records.
+
+One job row becomes one job; its step rows (`.batch`, `.extern`, `.interactive`, `.0`, …) are folded into it,
+never jobs of their own. The user-facing mapping, with every default and every reason a row is skipped, is in
+`docs/importers/slurm.md`; the small parsers here (`parse_duration`, `parse_tres`, `gpus_from_tres`,
+`map_state`, `parse_job_id`, `parse_sacct_time`, `parse_field_list`) are public so that it can point at them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from decimal import Decimal
+from typing import Any, ClassVar, TextIO
+
+from app.db.models import JobStatus
+from app.ingestion.importers.base import ImporterConfigError, ImportOptions, MappedRow, Tally, rfc3339
+
+# Fields the importer cannot do without, and the AWS sample's header-less field list (its SOURCE.txt).
+REQUIRED_FIELDS = ("JobID", "State", "Start", "End")
+AWS_SAMPLE_FIELDS = ("State,JobID,ReqCPUS,ReqMem,ReqNodes,Constraints,Submit,Eligible,Start,Elapsed,Suspended,End,"
+                     "ExitCode,DerivedExitCode,AllocNodes,NCPUS,MaxDiskRead,MaxDiskWrite,MaxPages,MaxRSS,MaxVMSize,"
+                     "CPUTime,UserCPU,SystemCPU,TotalCPU[,Partition]")
+# How many recent job ids are remembered for their steps (sacct writes a job's steps right after it).
+STEP_WINDOW = 65_536
+# Cell values sacct prints for a time it does not have.
+_NO_TIME = frozenset({"", "unknown", "none"})
+# (label key, sacct fields in order of preference): copied into `labels` when the row has a value.
+_LABEL_FIELDS = (("partition", ("partition",)), ("constraints", ("constraints",)),
+                 ("nodes", ("allocnodes", "nnodes")))
+
+# --- durations -----------------------------------------------------------------------------------------------
+
+_DURATION = re.compile(r"(?:(?P<days>\d+)-)?(?:(?P<hours>\d+):)?(?P<minutes>\d+):(?P<seconds>\d+)"
+                       r"(?:\.(?P<fraction>\d{1,9}))?", re.ASCII)
+
+
+def parse_duration(text: str) -> Decimal:
+    """Seconds (exact `Decimal`) of a Slurm duration: `[D-]HH:MM:SS`, `MM:SS`, each with optional fractional
+    seconds (`1-02:03:04` = 93,784; `03:04.500` = 184.5). A day count needs hours (`1-02:03:04`, not `1-03:04`).
+
+    Raises ValueError, saying why, for a negative duration (`-0:00:16`), minutes or seconds of 60 or more, hours
+    of 24 or more after a day count, or anything else that is not one of these forms."""
+    cleaned = text.strip()
+    if cleaned.startswith("-"):
+        raise ValueError(f"{text!r} is a negative duration")
+    match = _DURATION.fullmatch(cleaned)
+    if match is None or (match["days"] is not None and match["hours"] is None):
+        raise ValueError(f"{text!r} is not a duration ([D-]HH:MM:SS, MM:SS or MM:SS.mmm)")
+    days, hours = int(match["days"] or 0), int(match["hours"] or 0)
+    minutes, seconds = int(match["minutes"]), int(match["seconds"])
+    if minutes >= 60 or seconds >= 60 or (match["days"] is not None and hours >= 24):
+        raise ValueError(f"{text!r} is not a duration (a field is out of range)")
+    whole = ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+    fraction = match["fraction"]
+    return Decimal(whole) + (Decimal(f"0.{fraction}") if fraction else Decimal(0))
+
+
+# --- timestamps ----------------------------------------------------------------------------------------------
+
+_SACCT_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})", re.ASCII)
+
+
+def parse_sacct_time(text: str, tz: tzinfo) -> datetime | None:
+    """A sacct time (`2022-02-11T17:14:48`, no zone) read as a wall-clock time in `tz`, as an aware UTC datetime;
+    None for the values sacct prints when it has no time (`Unknown`, `None`, empty). In a repeated hour (the
+    autumn DST change) the first of the two instants is taken.
+
+    Raises ValueError for anything else (`garbage`, a date alone, an impossible date such as month 13)."""
+    cleaned = text.strip()
+    if cleaned.casefold() in _NO_TIME:
+        return None
+    match = _SACCT_TIME.fullmatch(cleaned)
+    if match is None:
+        raise ValueError(f"{text!r} is not a sacct time (YYYY-MM-DDTHH:MM:SS, Unknown or None)")
+    try:
+        year, month, day, hour, minute, second = (int(part) for part in match.groups())
+        local = datetime(year, month, day, hour, minute, second, tzinfo=tz)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a real date and time") from None
+    return local.astimezone(UTC)
+
+
+
+
+# --- TRES and GPUs ---------------------------------------------------------------------------------------------
+
+def parse_tres(text: str) -> dict[str, str]:
+    """A TRES string (`billing=32,cpu=8,gres/gpu:h100=2,gres/gpu=2,mem=64G,node=1`) as name → value, in order.
+    An empty string is no TRES at all (`{}`). Raises ValueError for an entry without `name=value` or a name
+    given twice."""
+    tres: dict[str, str] = {}
+    for entry in text.strip().split(","):
+        if not entry.strip():
+            continue
+        name, sep, value = entry.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or not value:
+            raise ValueError(f"{entry!r} is not a name=value TRES entry")
+        if name in tres:
+            raise ValueError(f"{name!r} appears twice")
+        tres[name] = value
+    return tres
+
+
+@dataclass(frozen=True, slots=True)
+class GpuAllocation:
+    """GPUs of one job: `count`, `gpu_type` (None when untyped or none; `"mixed"` for several types) and the
+    typed entries (`{"a100": 2, "h100": 2}`)."""
+
+    count: int
+    gpu_type: str | None
+    types: dict[str, int] = field(default_factory=dict)
+
+
+def _gpu_number(name: str, value: str) -> int:
+    if not value.isascii() or not value.isdigit():
+        raise ValueError(f"{name}={value!r}: a GPU count must be a whole number")
+    return int(value)
+
+
+def gpus_from_tres(tres: dict[str, str]) -> GpuAllocation:
+    """The GPUs of a parsed TRES (`parse_tres`): the untyped total `gres/gpu=N` when present, else the sum of
+    the typed entries `gres/gpu:<type>=N` (never both: Slurm lists the typed entries *and* their total). The
+    type is the one typed entry's (`gres/gpu:a100_3g.20gb=1` → `a100_3g.20gb`), `"mixed"` when several types
+    have GPUs, None without typed entries. `gres/gpumem` and `gres/gpuutil` are not GPUs.
+
+    Raises ValueError for a GPU count that is not a whole number."""
+    total: int | None = None
+    types: dict[str, int] = {}
+    for name, value in tres.items():
+        if name == "gres/gpu":
+            total = _gpu_number(name, value)
+        elif name.startswith("gres/gpu:"):
+            types[name.removeprefix("gres/gpu:")] = _gpu_number(name, value)
+    count = total if total is not None else sum(types.values())
+    present = sorted(t for t, n in types.items() if n > 0)
+    if count == 0 or not present:
+        return GpuAllocation(count, None, types)
+    return GpuAllocation(count, present[0] if len(present) == 1 else "mixed", types)
+
+
+# --- states --------------------------------------------------------------------------------------------------
+
+# Every state sacct prints (its long name) → jobcost status. `_status_for` adjusts two groups by the row's times.
+STATE_STATUS: dict[str, JobStatus] = {
+    **dict.fromkeys(("PENDING", "RESV_DEL_HOLD"), JobStatus.queued),
+    **dict.fromkeys(("REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "SPECIAL_EXIT"), JobStatus.queued),
+    **dict.fromkeys(("RUNNING", "CONFIGURING", "COMPLETING", "RESIZING", "SUSPENDED", "SIGNALING", "STAGE_OUT",
+                     "STOPPED"), JobStatus.running),
+    "COMPLETED": JobStatus.succeeded,
+    **dict.fromkeys(("FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL", "DEADLINE"), JobStatus.failed),
+    **dict.fromkeys(("CANCELLED", "REVOKED"), JobStatus.cancelled),
+    "PREEMPTED": JobStatus.preempted,
+}
+# A row in one of these states that has run (Start and End) was cut short and sent back to the queue.
+REQUEUE_STATES = frozenset({"REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "SPECIAL_EXIT"})
+
+
+def map_state(text: str) -> tuple[str, JobStatus]:
+    """The state's name (`"CANCELLED by 1234"` → `"CANCELLED"`; any case; a trailing `+` is dropped) and its
+    jobcost status by `STATE_STATUS`. Raises ValueError for a state not in the table (`INVALID`, `?`, empty)."""
+    words = text.strip().split()
+    name = words[0].rstrip("+").upper() if words else ""
+    status = STATE_STATUS.get(name)
+    if status is None:
+        raise ValueError(f"{text!r} is not a Slurm job state jobcost knows")
+    return name, status
+
+
+def _status_for(state: str, status: JobStatus, started: datetime | None, ended: datetime | None) -> JobStatus:
+    """The status to store: a requeue-family row that ran is `preempted` (its run counts); a failed-family row
+    that never started is `cancelled` (jobcost's one status for a job that ended without running)."""
+    if state in REQUEUE_STATES and started is not None and ended is not None:
+        return JobStatus.preempted
+    if status is JobStatus.failed and started is None:
+        return JobStatus.cancelled
+    return status
+
+
+# --- job ids -------------------------------------------------------------------------------------------------
+
+_JOB_ID = re.compile(r"(?P<job>\d+(?:_\d+|\+\d+)?)(?:\.(?P<step>[A-Za-z0-9_+-]+))?", re.ASCII)
+_PENDING_RANGE = re.compile(r"\d+_\[[^\]]*\]", re.ASCII)
+
+
+@dataclass(frozen=True, slots=True)
+class SlurmJobId:
+    """A sacct `JobID` taken apart: `job` (`123`, `123_4` array task, `123+1` het component), `step` (`batch`,
+    `extern`, `0`, … or None for the job itself), `pending_range` for `123_[1-40%4]` (tasks not yet started)."""
+
+    job: str
+    step: str | None = None
+    pending_range: bool = False
+
+
+def parse_job_id(text: str) -> SlurmJobId:
+    """`123`, `123_4`, `123+1`, `123.batch`, `123_4.extern`, `123+1.0`, `123_[1-40%4]` → `SlurmJobId`, always
+    as text (never an int: array and het ids are not numbers). Raises ValueError for anything else."""
+    cleaned = text.strip()
+    if _PENDING_RANGE.fullmatch(cleaned):
+        return SlurmJobId(cleaned, pending_range=True)
+    match = _JOB_ID.fullmatch(cleaned)
+    if match is None:
+        raise ValueError(f"{text!r} is not a Slurm job id (123, 123_4, 123+1, 123.batch, …)")
+    return SlurmJobId(match["job"], match["step"])
+
+
+# --- the field list ------------------------------------------------------------------------------------------
+
+_FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*", re.ASCII)
+_OPTIONAL_TAIL = re.compile(r"(?P<head>.*?),?\[,?(?P<name>[^\[\],]+)\]", re.DOTALL)
+
+
+def parse_field_list(fields: tuple[str, ...] | list[str] | str,
+                     source: str = "--fields") -> tuple[tuple[str, ...], str | None]:
+    """A `--fields` list (`State,JobID,…,TotalCPU[,Partition]`, as one string or already split at commas) →
+    (the fields every row has, the optional last field or None). Only the last field may be optional, written
+    `[,Name]` or `,[Name]`. Raises ImporterConfigError, its message starting with `source` (where the list came
+    from), for an empty list, a name that is not a sacct field name, a name given twice, or misplaced brackets."""
+    text = fields if isinstance(fields, str) else ",".join(fields)
+    optional = None
+    tail = _OPTIONAL_TAIL.fullmatch(text.strip())
+    if tail is not None:
+        text, optional = tail["head"], tail["name"].strip()
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    every = [*names, optional] if optional else names
+    if not names:
+        raise ImporterConfigError(f"{source}: no field names (e.g. --fields JobID,Account,State,Start,End)")
+    bad = [name for name in every if not _FIELD_NAME.fullmatch(name)]
+    if bad:
+        raise ImporterConfigError(f"{source}: {bad[0]!r} is not a sacct field name; only the last field may be "
+                                  "optional, written [,Name] (e.g. …,TotalCPU[,Partition])")
+    folded = [name.casefold() for name in every]
+    twice = sorted({name for name in every if folded.count(name.casefold()) > 1})
+    if twice:
+        raise ImporterConfigError(f"{source}: {', '.join(twice)} given twice")
+    return tuple(names), optional
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """The columns of the file: `names` every row has, then `optional` (a row may have it or not)."""
+
+    names: tuple[str, ...]
+    optional: str | None
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        every = (*self.names, self.optional) if self.optional else self.names
+        return tuple(name.casefold() for name in every)
+
+    def has(self, name: str) -> bool:
+        return name.casefold() in self.keys
+
+    def expected(self) -> str:
+        n = len(self.names)
+        return f"{n} or {n + 1}" if self.optional else f"{n}"
+
+    def cells(self, parts: list[str]) -> dict[str, str] | None:
+        """Field (case-folded) → stripped cell, or None when the row's field count fits neither layout."""
+        n = len(self.names)
+        if len(parts) != n and not (self.optional and len(parts) == n + 1):
+            return None
+        cells = dict.fromkeys(self.keys, "")
+        cells.update(zip(self.keys, (part.strip() for part in parts), strict=False))
+        return cells
+
+
+# --- rows ----------------------------------------------------------------------------------------------------
+
+class _Skip(Exception):
+    """One row cannot become a job: `reason` (a short stable phrase for the tally) and `detail`."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(reason)
+        self.reason, self.detail = reason, detail
+
+
+@dataclass(slots=True)
+class _Lines:
+    """The stream's lines as (1-based line number, text), without blank and `#` comment lines (not rows: they
+    are counted here and reported in a note)."""
+
+    stream: TextIO
+    blank: int = 0
+    comments: int = 0
+    repeated_headers: int = 0
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        for number, raw in enumerate(self.stream, start=1):
+            text = raw.rstrip("\r\n")
+            if number == 1:
+                text = text.removeprefix("\ufeff")
+            if not text.strip():
+                self.blank += 1
+            elif text.lstrip().startswith("#"):
+                self.comments += 1
+            else:
+                yield number, text
+
+    def note(self, tally: Tally) -> None:
+        parts = [f"{n} {what}" for n, what in ((self.blank, "blank"), (self.comments, "comment (#)"),
+                                               (self.repeated_headers, "repeated header")) if n]
+        if parts:
+            tally.note(f"ignored {', '.join(parts)} line(s): they are not rows")
+
+
+@dataclass(slots=True)
+class _StepBook:
+    """Which recent jobs were mapped or skipped, and the steps waiting for a job not read yet (a step is
+    folded into its job; steps whose job never comes are skipped at the end). Bounded by `window` jobs."""
+
+    window: int = STEP_WINDOW
+    jobs: OrderedDict[str, bool] = field(default_factory=OrderedDict)
+    waiting: OrderedDict[str, list[int]] = field(default_factory=OrderedDict)
+    waiting_count: int = 0
+
+    def job(self, key: str, mapped: bool, tally: Tally) -> None:
+        self.jobs[key] = mapped
+        self.jobs.move_to_end(key)
+        if len(self.jobs) > self.window:
+            self.jobs.popitem(last=False)
+        for line in self.waiting.pop(key, []):
+            self.waiting_count -= 1
+            self._settle(mapped, line, key, tally)
+
+    def step(self, key: str, line: int, tally: Tally) -> None:
+        if key in self.jobs:
+            self._settle(self.jobs[key], line, key, tally)
+            return
+        self.waiting.setdefault(key, []).append(line)
+        self.waiting_count += 1
+        while self.waiting_count > self.window:
+            oldest, lines = self.waiting.popitem(last=False)
+            self._orphans(oldest, lines, tally)
+
+    def finish(self, tally: Tally) -> None:
+        while self.waiting:
+            key, lines = self.waiting.popitem(last=False)
+            self._orphans(key, lines, tally)
+
+    def _orphans(self, key: str, lines: list[int], tally: Tally) -> None:
+        self.waiting_count -= len(lines)
+        for line in lines:
+            tally.skip("step without its job", line, f"no row of job {key} in the file")
+
+    @staticmethod
+    def _settle(mapped: bool, line: int, key: str, tally: Tally) -> None:
+        if mapped:
+            tally.fold()
+        else:
+            tally.skip("step of a skipped job", line, f"job {key} was skipped")
+
+
+class SlurmImporter:
+    """`sacct --parsable2` output (with or without its header line) → one job record per job row.
+
+    Options used: `fields` (required without a header), `cluster` (job ids become `"<cluster>:<id>"`), `team` or
+    `team_from` (else the `Account` column), `model_from` (else `JobName`), `provider`, `tz` (the zone of
+    Submit/Start/End). Raises ImporterConfigError, before yielding, when the columns or options cannot work."""
+
+    format: ClassVar[str] = "slurm"
+
+    def __init__(self, options: ImportOptions) -> None:
+        self.options = options
+
+    def read(self, stream: TextIO, tally: Tally) -> Iterator[MappedRow]:
+        """Yield each job row of `stream` as a `JobIn` record, counting every row in `tally` (steps folded).
+        Steps still waiting for their job and the note on ignored lines are settled once the stream is read to
+        its end."""
+        lines = _Lines(stream)
+        rows = iter(lines)
+        first = next(rows, None)
+        if first is None:
+            self._check_options(None)
+            lines.note(tally)
+            return
+        layout, header = self._layout(first[1])
+        self._check_options(layout)
+        self._notes(layout, tally)
+        book = _StepBook()
+        if header is None:
+            yield from self._rows([first], layout, book, tally)
+        yield from self._rows(self._without_headers(rows, header, lines), layout, book, tally)
+        book.finish(tally)
+        lines.note(tally)
+
+    @staticmethod
+    def _without_headers(rows: Iterator[tuple[int, str]], header: str | None,
+                         lines: _Lines) -> Iterator[tuple[int, str]]:
+        for number, text in rows:
+            if header is not None and text.strip() == header:
+                lines.repeated_headers += 1  # files concatenated, each with its header
+                continue
+            yield number, text
+
+    def _rows(self, rows: Iterable[tuple[int, str]], layout: _Layout, book: _StepBook,
+              tally: Tally) -> Iterator[MappedRow]:
+        for number, text in rows:
+            tally.read()
+            mapped = self._row(number, text, layout, book, tally)
+            if mapped is not None:
+                yield mapped
+
+    # -- set-up --
+
+    def _layout(self, first: str) -> tuple[_Layout, str | None]:
+        """The columns, from the header line when the first row is one (it names `JobID`), else from `--fields`;
+        and the header's text (None without a header)."""
+        cells = [cell.strip() for cell in first.split("|")]
+        given = parse_field_list(self.options.fields) if self.options.fields else None
+        if not any(cell.casefold() in {"jobid", "jobidraw"} for cell in cells):
+            if given is None:
+                raise ImporterConfigError(
+                    "--fields: the file has no header line, so its columns must be named in sacct's --format "
+                    "order, e.g. --fields JobID,Account,User,JobName,State,Submit,Start,End,Elapsed,AllocTRES "
+                    f"(for the AWS hpc-cost-simulator sample: --fields '{AWS_SAMPLE_FIELDS}')")
+            return _Layout(*given), None
+        if any(not cell for cell in cells):
+            raise ImporterConfigError("the header line has an empty field name (sacct --parsable ends lines with "
+                                      "'|'; export with --parsable2)")
+        header = _Layout(*parse_field_list(tuple(cells), source="the header line"))
+        if given is not None and not _same_columns(header, given):
+            raise ImporterConfigError(f"--fields: the file's header lists {','.join(cells)}, which differs from "
+                                      "--fields; drop --fields (the header is enough) or correct it")
+        return header, first.strip()
+
+    def _check_options(self, layout: _Layout | None) -> None:
+        options = self.options
+        if options.mapping:
+            raise ImporterConfigError("--map: slurm reads sacct's columns by their names; use --team-from and "
+                                      "--model-from to take the team or model from another column")
+        if options.epoch is not None:
+            raise ImporterConfigError("--epoch: sacct times are dates, not offsets from an epoch; use --tz for "
+                                      "their zone")
+        if options.team and options.team_from:
+            raise ImporterConfigError("--team and --team-from: give one (a fixed team, or the column to read it "
+                                      "from), not both")
+        if layout is None:
+            return
+        missing = [name for name in REQUIRED_FIELDS if not layout.has(name)]
+        if missing:
+            raise ImporterConfigError(f"the columns lack {', '.join(missing)}: sacct --format must include "
+                                      f"{', '.join(REQUIRED_FIELDS)}")
+        for option, column in (("--team-from", options.team_from), ("--model-from", options.model_from)):
+            if column and not layout.has(column):
+                raise ImporterConfigError(f"{option}: no column {column!r} (columns: {','.join(layout.names)})")
+        if not options.team and not options.team_from and not layout.has("Account"):
+            raise ImporterConfigError("no team: the columns have no Account; pass --team NAME or "
+                                      "--team-from COLUMN")
+
+    def _notes(self, layout: _Layout, tally: Tally) -> None:
+        tally.note(f"Submit, Start and End read as wall-clock times in {self.options.tz_name} (--tz)")
+        if not layout.has("AllocTRES"):
+            tally.note("no AllocTRES column: every job is imported with 0 GPUs")
+        if not self.options.provider:
+            tally.note("no --provider: jobs are stored without a provider, so their GPU time is unpriced")
+        if not self.options.cluster and not layout.has("Cluster"):
+            tally.note("no --cluster: job ids are stored as sacct prints them; pass --cluster NAME so that ids "
+                       "from different clusters cannot collide")
+
+    # -- one row --
+
+    def _row(self, number: int, text: str, layout: _Layout, book: _StepBook, tally: Tally) -> MappedRow | None:
+        parts = text.split("|")
+        cells = layout.cells(parts)
+        if cells is None:
+            tally.skip("wrong number of fields", number, f"{len(parts)} fields, expected {layout.expected()}")
+            return None
+        try:
+            job_id = parse_job_id(cells["jobid"])
+        except ValueError as exc:
+            tally.skip("unreadable JobID", number, str(exc))
+            return None
+        if job_id.pending_range:
+            tally.skip("pending array range", number,
+                       f"{job_id.job}: tasks not started yet (each is listed with its own id once it runs)")
+            return None
+        if job_id.step is not None:
+            book.step(job_id.job, number, tally)
+            return None
+        try:
+            record = self._record(job_id.job, cells, tally)
+        except _Skip as skip:
+            tally.skip(skip.reason, number, skip.detail)
+            book.job(job_id.job, False, tally)
+            return None
+        tally.map()
+        book.job(job_id.job, True, tally)
+        return MappedRow(number, record)
+
+    def _record(self, job: str, cells: dict[str, str], tally: Tally) -> dict[str, Any]:
+        """The `JobIn` record of one job row. Raises _Skip for a cell that cannot be read or a missing team."""
+        try:
+            state, status = map_state(cells["state"])
+        except ValueError as exc:
+            raise _Skip("unknown State", str(exc)) from None
+        submitted, started, ended = (self._time(cells, name) for name in ("Submit", "Start", "End"))
+        status = self._adjusted(state, status, started, ended, tally)
+        gpus = self._gpus(cells)
+        ran = status is not JobStatus.queued  # a queued job has not run: a Start sacct prints is only an estimate
+        running = status is JobStatus.running  # a running job has no end yet, only the time it was seen
+        record: dict[str, Any] = {
+            "job_id": self._job_id(job, cells), "team": self._team(cells), "status": status.value,
+            "model_name": cells.get((self.options.model_from or "JobName").casefold()) or None,
+            "gpu_type": gpus.gpu_type, "gpu_count": str(gpus.count), "provider": self.options.provider or None,
+            "user": cells.get("user") or None, "submitted_at": submitted, "started_at": started if ran else None,
+            "ended_at": ended if ran and not running else None,
+            "observed_at": self._observed(started, cells, tally) if running else None,
+            "labels": self._labels(gpus, cells),
+        }
+        return {key: (rfc3339(value) if isinstance(value, datetime) else value)
+                for key, value in record.items() if value is not None}
+
+    @staticmethod
+    def _adjusted(state: str, status: JobStatus, started: datetime | None, ended: datetime | None,
+                  tally: Tally) -> JobStatus:
+        adjusted = _status_for(state, status, started, ended)
+        if adjusted is not status:
+            tally.note(f"{state} jobs {'that ran' if started else 'that never started (no Start)'} are stored as "
+                       f"{adjusted.value}; the slurm_state label keeps their Slurm state")
+        return adjusted
+
+    def _time(self, cells: dict[str, str], name: str) -> datetime | None:
+        try:
+            return parse_sacct_time(cells.get(name.casefold(), ""), self.options.tz)
+        except ValueError as exc:
+            raise _Skip(f"unreadable {name}", f"{name}: {exc}") from None
+
+    def _gpus(self, cells: dict[str, str]) -> GpuAllocation:
+        try:
+            return gpus_from_tres(parse_tres(cells.get("alloctres", "")))
+        except ValueError as exc:
+            raise _Skip("unreadable AllocTRES", f"AllocTRES: {exc}") from None
+
+    def _observed(self, started: datetime | None, cells: dict[str, str], tally: Tally) -> datetime | None:
+        """Start + Elapsed: when sacct measured the running job (its run so far is costed up to there)."""
+        text = cells.get("elapsed", "")
+        if started is None:
+            return None  # the service refuses a running job without started_at, saying so
+        if text.casefold() in _NO_TIME:
+            tally.note("running jobs without Elapsed are observed at the time of ingest")
+            return None
+        try:
+            seconds = parse_duration(text)
+        except ValueError as exc:
+            raise _Skip("unreadable Elapsed", f"Elapsed: {exc}") from None
+        return started + timedelta(microseconds=int(seconds * 1_000_000))
+
+    def _cluster(self, cells: dict[str, str]) -> str:
+        """`--cluster`, else the row's `Cluster` column, else "" (no namespace)."""
+        return (self.options.cluster or cells.get("cluster") or "").strip()
+
+    def _job_id(self, job: str, cells: dict[str, str]) -> str:
+        cluster = self._cluster(cells)
+        return f"{cluster}:{job}" if cluster else job
+
+    def _team(self, cells: dict[str, str]) -> str:
+        if self.options.team:
+            return self.options.team
+        column = self.options.team_from or "Account"
+        team = cells.get(column.casefold(), "")
+        if not team:
+            raise _Skip("no team", f"{column} is empty (pass --team NAME to import every job under one team)")
+        return team
+
+    def _labels(self, gpus: GpuAllocation, cells: dict[str, str]) -> dict[str, str]:
+        labels = {"slurm_state": cells["state"]}
+        for key, names in _LABEL_FIELDS:
+            value = next((cells[n] for n in names if cells.get(n)), "")
+            if value:
+                labels[key] = value
+        cluster = self._cluster(cells)
+        if cluster:
+            labels["cluster"] = cluster
+        if (self.options.team or self.options.team_from) and cells.get("account"):
+            labels["account"] = cells["account"]
+        if gpus.gpu_type == "mixed":
+            labels["gpu_types"] = ",".join(f"{name}={n}" for name, n in sorted(gpus.types.items()) if n > 0)
+        return labels
+
+
+def _same_columns(header: _Layout, given: tuple[tuple[str, ...], str | None]) -> bool:
+    """Whether the header's columns are `--fields`' (any case), with or without its optional last field."""
+    names, optional = given
+    wanted = [n.casefold() for n in names]
+    found = [n.casefold() for n in header.names]
+    return found == wanted or (optional is not None and found == [*wanted, optional.casefold()])
+
+
+IMPORTERS: dict[str, type[SlurmImporter]] = {"slurm": SlurmImporter}
