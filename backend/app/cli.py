@@ -18,12 +18,14 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 
+from app.auth.cli import tokens_app
 from app.auth.service import AuthService
 from app.core.config import Settings
 from app.core.errors import AppError
 from app.db import migrate
 from app.db.engine import begin_write, create_engine, create_sessionmaker
 from app.db.models import Role, User
+from app.ingestion.cli import ingest as ingest_command
 from app.ingestion.mock import load_mock_jobs
 from app.ingestion.schemas import IngestReport
 from app.ingestion.service import JobIngestionService
@@ -39,6 +41,8 @@ db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_he
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.command("ingest")(ingest_command)
 
 # What an unreachable, unmigrated or refusing database raises: reported in one line, never as a traceback.
 DATABASE_ERRORS = (OperationalError, ProgrammingError, InterfaceError, OSError)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.auth.api_tokens import ApiTokenService, IssuedToken
 from app.auth.service import AuthService
 from app.core.config import Settings
-from app.db.models import Role, User
+from app.db.models import Role, TokenScope, User
 
 DEFAULT_PASSWORD = "correct horse battery staple"
 
@@ -42,3 +44,23 @@ async def bearer(client: httpx.AsyncClient, email: str, password: str = DEFAULT_
     response = await login(client, email, password)
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def create_ingest_token(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    days: int = 30,
+    name: str | None = "test cron",
+    now: datetime | None = None,
+) -> IssuedToken:
+    """An ingest API token made (and committed) through the service, as `jobcost tokens create` makes it;
+    `now` backdates it (a token created 31 days ago with `days=30` is expired)."""
+    async with sessionmaker() as session:
+        issued = await ApiTokenService(session, settings).create(TokenScope.ingest, days, name, now=now)
+        await session.commit()
+        return issued
+
+
+def token_headers(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -16,11 +16,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.errors import error_responses, problem_body
+from app.auth.api_tokens import INGEST_ONLY_DETAIL, ApiTokenService, looks_like_api_token
 from app.auth.service import AuthService
 from app.core.config import Settings
 from app.core.errors import ForbiddenError, NotAuthenticatedError
 from app.db.engine import begin_write
-from app.db.models import Role, User
+from app.db.models import ApiToken, Role, User
 from app.teams.scope import TeamScope
 
 
@@ -52,19 +54,32 @@ async def start_writing(session: AsyncSession) -> None:
     await begin_write(session)
 
 
-_bearer = HTTPBearer(auto_error=False, description="A JWT from `POST /api/v1/auth/token`.")
+_bearer = HTTPBearer(auto_error=False, description="A JWT from `POST /api/v1/auth/token`, or an ingest API token "
+                                                    "from `jobcost tokens create` (ingest endpoints only).")
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+# OpenAPI entry for the 403 that every route taking a user's token sends for an ingest API token.
+INGEST_TOKEN_REFUSED = error_responses(
+    403, descriptions={403: "An ingest API token: it may only ingest jobs"},
+    examples={403: problem_body(403, "forbidden", "Forbidden", INGEST_ONLY_DETAIL)})
 
 
-async def get_current_user(
-    session: SessionDep,
-    settings: SettingsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> User:
-    """The active user that the bearer token names. 401 (with `WWW-Authenticate: Bearer`) for a missing,
-    malformed, expired or forged token, or a user that is gone or deactivated."""
+def _bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None:
         raise NotAuthenticatedError("Missing bearer token")
-    return await AuthService(session, settings).user_for_token(credentials.credentials)
+    return credentials.credentials
+
+
+async def get_current_user(session: SessionDep, settings: SettingsDep, credentials: BearerDep) -> User:
+    """The active user that the bearer token names. 401 (with `WWW-Authenticate: Bearer`) for a missing,
+    malformed, expired or forged token, or a user that is gone or deactivated. An API token is never a user:
+    403 when it is valid (it may only ingest, see `IngestCaller`), 401 when revoked, expired or forged. Every
+    route that takes a user therefore refuses API tokens, without having to say so."""
+    token = _bearer_token(credentials)
+    if looks_like_api_token(token):
+        await ApiTokenService(session, settings).authenticate(token)
+        raise ForbiddenError(INGEST_ONLY_DETAIL)
+    return await AuthService(session, settings).user_for_token(token)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
@@ -78,6 +93,28 @@ async def require_admin(user: CurrentUser) -> User:
 
 
 AdminUser = Annotated[User, Depends(require_admin)]
+
+
+async def get_ingest_caller(session: SessionDep, settings: SettingsDep,
+                            credentials: BearerDep) -> AsyncIterator[User | ApiToken]:
+    """Who may ingest: an admin (by its sign-in token), or a valid API token of scope `ingest`. 401 as for
+    `CurrentUser`, and for a revoked or expired API token; 403 for a member. Once the endpoint has returned
+    without error, an API token's `last_used_at` is set, in the request's (writing) transaction."""
+    token = _bearer_token(credentials)
+    if not looks_like_api_token(token):
+        user = await AuthService(session, settings).user_for_token(token)
+        if user.role is not Role.admin:
+            raise ForbiddenError("Ingesting needs the admin role or an ingest API token")
+        yield user
+        return
+    tokens = ApiTokenService(session, settings)
+    api_token = await tokens.authenticate(token)  # `ingest` is the only scope there is
+    yield api_token
+    await tokens.record_use(api_token)
+
+
+# scope="function": the use is recorded before the session dependency commits, and the response is sent.
+IngestCaller = Annotated[User | ApiToken, Depends(get_ingest_caller, scope="function")]
 
 
 async def get_team_scope(user: CurrentUser) -> TeamScope:

@@ -3,6 +3,10 @@
 A pure ASGI middleware: a declared `Content-Length` over the limit is refused at once; a body sent without one
 (chunked) is counted as it streams and refused the moment it passes the limit. Oversized header sections are
 refused with 431. Both answers are problem+json.
+
+One exception: an NDJSON body to the ingest route is read line by line, each line capped and each chunk of lines
+committed before the next is read (`app.ingestion.ndjson`), so it may be of any size; the header limit still
+applies to it. A JSON body to that route keeps the cap.
 """
 
 from __future__ import annotations
@@ -13,6 +17,10 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import PROBLEM_JSON, problem_body
+from app.ingestion.ndjson import NDJSON_MEDIA_TYPES
+
+# Routes whose NDJSON bodies are streamed rather than read whole: (method, path) → exempt from the body cap.
+STREAMED_ROUTES = frozenset({("POST", "/api/v1/admin/ingest/jobs")})
 
 
 def _problem(status: int, code: str, title: str, detail: str) -> tuple[dict[str, Any], bytes]:
@@ -21,6 +29,16 @@ def _problem(status: int, code: str, title: str, detail: str) -> tuple[dict[str,
              "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode()),
                          (b"connection", b"close")]}
     return start, body
+
+
+def _is_streamed(scope: Scope) -> bool:
+    """True for an NDJSON body sent to one of `STREAMED_ROUTES`."""
+    if (scope.get("method"), scope.get("path")) not in STREAMED_ROUTES:
+        return False
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            return value.decode("latin-1").split(";")[0].strip().lower() in NDJSON_MEDIA_TYPES
+    return False
 
 
 def _human(size: int) -> str:
@@ -50,6 +68,9 @@ class RequestLimitsMiddleware:
             await self._refuse(send, 431, "headers-too-large", "Request header fields too large",
                                f"Request headers total {header_bytes:,} bytes; the limit is "
                                f"{_human(self.max_header_bytes)}")
+            return
+        if _is_streamed(scope):
+            await self.app(scope, receive, send)
             return
         limit = self.max_body_bytes
         too_large = ("content-too-large", "Content too large", f"The request body is over the limit of {_human(limit)}")

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.api.deps import CurrentUser, SessionDep, SettingsDep
+from app.api.deps import INGEST_TOKEN_REFUSED, CurrentUser, SessionDep, SettingsDep
 from app.api.errors import error_responses, problem_body
 from app.auth.schemas import Me, Token
 from app.auth.service import AuthService
@@ -42,7 +42,8 @@ async def create_token(
     return token
 
 
-@router.get("/me", summary="The signed-in user", response_model=Me, responses=error_responses(401, 503))
+@router.get("/me", summary="The signed-in user", response_model=Me,
+            responses={**error_responses(401, 503), **INGEST_TOKEN_REFUSED})
 async def read_me(user: CurrentUser) -> Me:
     """The caller's id, e-mail, role (`admin` or `member`) and the teams whose data it may read."""
     return Me.model_validate(user)

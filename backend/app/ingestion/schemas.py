@@ -18,7 +18,8 @@ class IngestRequest(BaseModel):
 class IngestError(BaseModel):
     """Why one record was refused. A record can have several, one per field."""
 
-    index: int | None = Field(description="Position of the record in `jobs` (0-based).", examples=[3])
+    index: int | None = Field(description="Where the record was: its 0-based position in `jobs` for a JSON "
+                                           "body, its 1-based line number for an NDJSON body.", examples=[3])
     job_id: str | None = Field(description="The record's `job_id` as sent, when it was a string.",
                                examples=["slurm-a:12345_7"])
     field: str | None = Field(description="The field refused (`ended_at`); null when the record is not a JSON object.",

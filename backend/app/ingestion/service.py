@@ -95,8 +95,10 @@ class JobIngestionService:
         self.catalog = catalog or default_catalog()
         self.clock = clock
 
-    async def ingest(self, records: Sequence[Any]) -> IngestReport:
+    async def ingest(self, records: Sequence[Any], *, indexes: Sequence[int] | None = None) -> IngestReport:
         """Validate, cost and upsert `records` (dicts as decoded from JSON, numbers as `Decimal` or `int`).
+        `indexes` gives the position each record is reported under in `errors` (default: its 0-based index in
+        `records`; an NDJSON body passes 1-based line numbers).
 
         Returns the report: `received`, then `created`/`updated`/`unchanged` for the jobs written, `superseded`
         for earlier valid copies of a `job_id` in the batch, `failed` for records refused (each reason in
@@ -113,7 +115,8 @@ class JobIngestionService:
             if isinstance(outcome, list):
                 failed += 1
                 room = max(0, MAX_REPORTED_ERRORS - len(errors))
-                errors.extend(self._errors(index, raw, outcome[:room]))
+                shown = index if indexes is None else indexes[index]
+                errors.extend(self._errors(shown, raw, outcome[:room]))
                 omitted += len(outcome) - min(room, len(outcome))
                 continue
             if outcome.job_id in winners:

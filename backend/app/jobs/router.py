@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from app.api.deps import ScopeDep, SessionDep, single_valued_query
+from app.api.deps import INGEST_TOKEN_REFUSED, ScopeDep, SessionDep, single_valued_query
 from app.api.errors import error_responses, problem_body
 from app.jobs.schemas import JobDetailQuery, JobList, JobListQuery, JobRead
 from app.jobs.service import JobQueryService
@@ -54,7 +54,7 @@ async def list_jobs(query: Annotated[JobListQuery, Query()], scope: ScopeDep, se
         404: problem_body(404, "not-found", "Not found", "No job with job_id 'slurm-a:12345_7'"),
         422: problem_body(422, "validation-error", "Validation error", "Invalid request: query.include", errors=[
             {"loc": ["query", "include"], "msg": "Input should be 'snapshots'", "type": "literal_error"}]),
-    }),
+    }) | INGEST_TOKEN_REFUSED,
 )
 async def get_job(
     job_id: Annotated[str, Path(description="The job's external id, as ingested (may contain `/`).",

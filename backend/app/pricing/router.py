@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.deps import CurrentUser, SessionDep
+from app.api.deps import INGEST_TOKEN_REFUSED, CurrentUser, SessionDep
 from app.api.errors import error_responses
 from app.pricing.catalog import default_catalog
 from app.pricing.schemas import PriceCatalogRead, PriceRead
@@ -13,7 +13,8 @@ from app.pricing.service import list_prices
 router = APIRouter(prefix="/prices", tags=["pricing"])
 
 
-@router.get("", summary="List GPU prices", response_model=PriceCatalogRead, responses=error_responses(401, 503))
+@router.get("", summary="List GPU prices", response_model=PriceCatalogRead,
+            responses={**error_responses(401, 503), **INGEST_TOKEN_REFUSED})
 async def get_prices(_: CurrentUser, session: SessionDep) -> PriceCatalogRead:
     """Every (provider, GPU type) rate in USD per GPU-hour, ordered by provider, GPU type and `valid_from`, each
     with its public source and that source's date, plus the aliases that map other spellings onto these names.

@@ -4,6 +4,10 @@
 (`signed_in`), anyone signed in within its teams (`scoped`: the answer narrowed to the caller's teams), or admins
 only (`admin`: 403 for members). A route added to the app without an entry here fails
 `test_every_api_route_has_an_access_decision`; an entry whose route is gone fails it too.
+
+An ingest API token (`jobcost tokens create --scope ingest`) is a caller too: it gets `ingest_status`, a 403 unless
+a rule says otherwise (only the two ingest routes, and sign-in, which reads no token, do); revoked or expired, it
+is a 401 everywhere.
 """
 
 from __future__ import annotations
@@ -12,11 +16,13 @@ import enum
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from app.auth.api_tokens import ApiTokenService
 from tests.access.conftest import (
     ADMIN,
     ANA,
@@ -28,7 +34,7 @@ from tests.access.conftest import (
     email,
 )
 from tests.api.problems import assert_problem, assert_unauthenticated
-from tests.factories import DEFAULT_PASSWORD
+from tests.factories import DEFAULT_PASSWORD, create_ingest_token, token_headers
 from tests.ingestion.conftest import job
 
 
@@ -45,6 +51,7 @@ class Rule:
     admin_status: int  # what an admin gets for `request`
     member_status: Callable[[Matrix, str], int]  # what a member gets for `request`
     request: dict[str, Any]  # extra keyword arguments of the call (body, form, query)
+    ingest_status: int = 403  # what a valid ingest API token gets for `request`: refused unless said otherwise
 
 
 def always(status: int) -> Callable[[Matrix, str], int]:
@@ -62,7 +69,8 @@ PATH_PARAMS: dict[str, dict[str, str]] = {
 
 ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", f"{API}/auth/token"): Rule(
-        Access.public, 200, always(200), {"data": {"username": email(ANA), "password": DEFAULT_PASSWORD}}),
+        Access.public, 200, always(200), {"data": {"username": email(ANA), "password": DEFAULT_PASSWORD}},
+        ingest_status=200),
     ("GET", f"{API}/auth/me"): Rule(Access.signed_in, 200, always(200), {}),
     ("GET", f"{API}/prices"): Rule(Access.signed_in, 200, always(200), {}),
     ("GET", f"{API}/jobs"): Rule(Access.scoped, 200, always(200), {}),
@@ -73,8 +81,8 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", f"{API}/analytics/cost/by-model"): Rule(Access.scoped, 200, always(200), {}),
     ("GET", f"{API}/admin/users"): Rule(Access.admin, 200, always(403), {}),
     ("POST", f"{API}/admin/ingest/jobs"): Rule(
-        Access.admin, 200, always(403), {"json": {"jobs": [job(NEW_JOB, team="nlp")]}}),
-    ("POST", f"{API}/admin/ingest/jobs/mock"): Rule(Access.admin, 200, always(403), {}),
+        Access.admin, 200, always(403), {"json": {"jobs": [job(NEW_JOB, team="nlp")]}}, ingest_status=200),
+    ("POST", f"{API}/admin/ingest/jobs/mock"): Rule(Access.admin, 200, always(403), {}, ingest_status=200),
     ("DELETE", f"{API}/admin/jobs/{{job_id:path}}"): Rule(Access.admin, 204, always(403), {}),
 }
 HEALTH = ("/health", "/health/ready")  # outside the prefix, no token
@@ -181,3 +189,42 @@ async def test_an_admin_may_call_every_route(client, app, matrix: Matrix) -> Non
     assert (await client.get(f"{API}/jobs/{NEW_JOB}", headers=admin)).status_code == 200
     me = (await client.get(f"{API}/auth/me", headers=admin)).json()
     assert (me["email"], me["role"]) == (email(ADMIN), "admin")
+
+
+async def test_an_ingest_token_may_ingest_and_nothing_else(client, app, matrix: Matrix, sessionmaker,
+                                                           settings) -> None:
+    ingest = token_headers((await create_ingest_token(sessionmaker, settings)).token)
+    for method, path in api_routes(app):
+        rule = ROUTES[(method, path)]
+        response = await call(client, method, path, ingest)
+        assert response.status_code == rule.ingest_status, (method, path, response.text)
+        if rule.ingest_status == 403:
+            body = assert_problem(response, 403, "forbidden")
+            assert "may only ingest" in body["detail"], (method, path, body)
+            assert "www-authenticate" not in response.headers
+    # It ingested (the posted job, and the 30 demo jobs) and deleted nothing.
+    admin = matrix.headers[ADMIN]
+    assert (await client.get(f"{API}/jobs/{NEW_JOB}", headers=admin)).status_code == 200
+    assert (await client.get(f"{API}/jobs/{DELETED_JOB}", headers=admin)).status_code == 200
+    listed = await client.get(f"{API}/jobs", params={"limit": 100}, headers=admin)
+    assert listed.json()["total"] == len(RECORDS) + 1 + 30
+
+
+@pytest.mark.parametrize("state", ["revoked", "expired"])
+async def test_a_revoked_or_expired_ingest_token_is_401_everywhere(client, app, matrix: Matrix, sessionmaker,
+                                                                   settings, state: str) -> None:
+    if state == "expired":  # created 2020-01-01 for 30 days
+        issued = await create_ingest_token(sessionmaker, settings, now=datetime(2020, 1, 1, tzinfo=UTC))
+    else:
+        issued = await create_ingest_token(sessionmaker, settings)
+        async with sessionmaker() as session:
+            await ApiTokenService(session, settings).revoke(issued.record.id)
+            await session.commit()
+    for method, path in api_routes(app):
+        response = await call(client, method, path, token_headers(issued.token))
+        if ROUTES[(method, path)].access is Access.public:
+            assert response.status_code == 200, (method, path, response.text)
+        else:
+            assert_unauthenticated(response)
+    listed = await client.get(f"{API}/jobs", params={"limit": 100}, headers=matrix.headers[ADMIN])
+    assert listed.json()["total"] == len(RECORDS)

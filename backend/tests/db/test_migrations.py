@@ -15,7 +15,7 @@ from app.db import migrate
 from tests.databases import ScratchDatabase, engine_for, in_thread
 
 # Written out rather than read from Base.metadata: a model that the migration forgot must fail here.
-APP_TABLES = {"teams", "users", "team_members", "jobs", "cost_snapshots", "gpu_prices"}
+APP_TABLES = {"teams", "users", "team_members", "jobs", "cost_snapshots", "gpu_prices", "api_tokens"}
 
 
 async def _inspect(url: str, look: Any) -> Any:
@@ -91,7 +91,7 @@ async def test_schema_carries_server_defaults_for_rows_written_outside_the_orm(m
     # `default=` in the models never reaches the database; only server defaults help raw SQL and bulk Core writers.
     # env.py skips comparing JSON defaults, so a lost `labels` default would not show up in `migrate.check`.
     defaults = await _inspect(migrated_db.url, _server_defaults)
-    needed = [(table, column) for table in ("teams", "users", "jobs", "gpu_prices")
+    needed = [(table, column) for table in ("teams", "users", "jobs", "gpu_prices", "api_tokens")
               for column in ("created_at", "updated_at")]
     needed += [("jobs", "gpu_milli"), ("jobs", "gpu_us"), ("jobs", "labels"), ("users", "is_active")]
     missing = [key for key in needed if defaults[key] is None]

@@ -1,0 +1,390 @@
+"""`csv` and `ndjson`: any other export, read through a mapping from job fields to the export's own columns.
+
+A row becomes a record in the `JobIn` wire shape. Which column (CSV) or key (NDJSON) feeds which job field:
+
+1. `--map FIELD=SOURCE` (`options.mapping`), where FIELD is a `JobIn` field (`job_id`, `team`, `status`,
+   `model_name`, `gpu_type`, `gpu_count`, `provider`, `user`, `submitted_at`, `started_at`, `ended_at`,
+   `observed_at`, `cost`, `currency`, `labels`) or `labels.KEY` (the column becomes label KEY).
+   `--team-from C` is `--map team=C`, `--model-from C` is `--map model_name=C`.
+2. A column or key already named like a field (`job_id`, `labels.project`, …) and not mapped otherwise is taken
+   as it is. Other columns and keys are ignored (a note names them).
+3. `--team` and `--provider` give every row the same team or provider (they take the place of a column of that
+   name; giving one together with a mapping of that field is an error).
+
+Values: blank cells and JSON nulls are left out, as if absent. Timestamps without an offset
+(`2026-01-14 08:00[:00[.fff]]`, `T` or a space) are read as wall-clock times in `--tz` (default UTC) and sent in
+UTC; a time repeated by a clock change is read as its first occurrence (noted), a time skipped by one skips the
+row. Timestamps with an offset are sent as they are. NDJSON numbers are read exactly (`Decimal`) and sent as
+decimal text, in any field (an integer `job_id` becomes its digits). A `labels` CSV cell holds a JSON object.
+`--cluster C` turns every job id into `C:<id>`. Nothing else is checked here: validation is the service's (or
+`jobcost ingest --dry-run`'s), so a record with, say, no `status` is still yielded and refused there, by line.
+
+Skipped rows (reason, line): CSV rows that are not readable CSV (bad quoting), that have more or fewer cells than
+the header, or whose cells are all blank; NDJSON lines that are not JSON, not an object, or over 1 Mi
+characters; rows with a local time that cannot be read. Empty lines are not rows: neither read nor counted.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, ClassVar, TextIO
+
+from app.ingestion.importers.base import ImporterConfigError, ImportOptions, MappedRow, Tally
+from app.ingestion.ndjson import MAX_LINE_BYTES, BadLine, decode_line
+from app.ingestion.normalize import JobIn
+from app.ingestion.wire import JsonDecodeError, decode_json
+
+JOB_FIELDS = tuple(JobIn.model_fields)
+TIME_FIELDS = ("submitted_at", "started_at", "ended_at", "observed_at")
+LABEL_PREFIX = "labels."
+_NAMES_SHOWN = 12
+_IGNORED_KEPT = 100  # distinct ignored NDJSON keys remembered for the note
+_NAIVE_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?", re.ASCII)
+_MISSING = object()
+
+
+class _Skip(Exception):
+    """A row that cannot be mapped: `reason` (stable, counted) and `detail` (shown with the line)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def _shown(names: list[str]) -> str:
+    more = f" and {len(names) - _NAMES_SHOWN} more" if len(names) > _NAMES_SHOWN else ""
+    return ", ".join(names[:_NAMES_SHOWN]) + more
+
+
+def is_target(field: str) -> bool:
+    """True for a name a mapping may feed: a `JobIn` field, or `labels.KEY` with a non-empty KEY."""
+    return field in JOB_FIELDS or (field.startswith(LABEL_PREFIX) and bool(field[len(LABEL_PREFIX):].strip()))
+
+
+def local_time_to_utc(text: str, options: ImportOptions, tally: Tally) -> str:
+    """`text` as sent: unchanged unless it is a timestamp without an offset, which is read as a wall-clock time in
+    `options.tz` and returned as RFC 3339 in UTC (`2026-01-14T07:00:00Z`). Raises _Skip for a date or time that
+    does not exist (month 13, or an hour skipped when clocks go forward)."""
+    match = _NAIVE_TIME.fullmatch(text.strip())
+    if match is None:
+        return text
+    year, month, day, hour, minute, second, fraction = match.groups()
+    micros = int((fraction or "0")[:6].ljust(6, "0"))
+    try:
+        local = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micros,
+                         tzinfo=options.tz)
+    except ValueError:
+        raise _Skip("local time that cannot be read", f"{text.strip()!r} is not a real date and time") from None
+    instant = local.astimezone(UTC)
+    if instant.astimezone(options.tz).replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise _Skip("local time that cannot be read",
+                    f"{text.strip()!r} does not exist in {options.tz_name} (the clocks went forward)")
+    tally.note(f"timestamps without an offset read as wall-clock times in {options.tz_name} (--tz)")
+    if local.replace(fold=1).utcoffset() != local.utcoffset():
+        tally.note(f"local times that occur twice in {options.tz_name} (clocks set back) read as the first one")
+    spec = "microseconds" if micros else "seconds"
+    return instant.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
+
+
+class _Mapping:
+    """Where each job field comes from, checked against the options: `explicit` (field → source, with the option
+    that said so in `origin`), and the constants `--team` and `--provider`."""
+
+    def __init__(self, options: ImportOptions, fmt: str) -> None:
+        if options.epoch is not None:
+            raise ImporterConfigError(f"--epoch does not apply to --format {fmt}: give timestamps as text")
+        self.options = options
+        self.explicit: dict[str, str] = {}
+        self.origin: dict[str, str] = {}
+        for field, source in options.mapping.items():
+            self._add(field.strip(), source.strip(), f"--map {field}={source}")
+        if options.team_from:
+            self._add("team", options.team_from, f"--team-from {options.team_from}")
+        if options.model_from:
+            self._add("model_name", options.model_from, f"--model-from {options.model_from}")
+        self.constants: dict[str, str] = {}
+        for field, value, flag in (("team", options.team, "--team"), ("provider", options.provider, "--provider")):
+            if value is None:
+                continue
+            if field in self.explicit:
+                raise ImporterConfigError(f"{flag} {value!r} and {self.origin[field]} both give {field}: keep one")
+            self.constants[field] = value
+
+    def _add(self, field: str, source: str, origin: str) -> None:
+        if not is_target(field):
+            raise ImporterConfigError(f"{origin}: {field!r} is not a job field; the fields are "
+                                      f"{', '.join(JOB_FIELDS)}, and labels.KEY for a label")
+        if not source:
+            raise ImporterConfigError(f"{origin}: the column name is empty")
+        if field in self.explicit and self.explicit[field] != source:
+            raise ImporterConfigError(f"{origin} and {self.origin[field]} both give {field}: keep one")
+        self.explicit[field] = source
+        self.origin[field] = origin
+
+    def own_name(self, name: str) -> bool:
+        """True when a column or key called `name` is taken as the field of that name."""
+        return is_target(name) and name not in self.explicit and name not in self.constants
+
+    def describe(self) -> str:
+        pairs = [f"{field} <- {source}" for field, source in self.explicit.items()]
+        pairs += [f"{field} = {value!r}" for field, value in self.constants.items()]
+        return "mapping: " + ", ".join(pairs) if pairs else ""
+
+
+class _RecordBuilder:
+    """Turns the values found for each field into a `JobIn` wire record."""
+
+    def __init__(self, options: ImportOptions, mapping: _Mapping, labels_from_text: bool) -> None:
+        self.options = options
+        self.mapping = mapping
+        self.labels_from_text = labels_from_text
+
+    def build(self, values: Iterator[tuple[str, Any]], tally: Tally) -> dict[str, Any]:
+        """`values` gives (field, value) pairs, blank ones included. Raises _Skip for an unreadable local time."""
+        record: dict[str, Any] = {}
+        labels: dict[str, Any] = {}
+        for field, value in values:
+            if value is None or (isinstance(value, str) and not value.strip()):
+                continue
+            if field.startswith(LABEL_PREFIX):
+                labels[field[len(LABEL_PREFIX):].strip()] = _as_text(value)
+            elif field == "labels":
+                record["labels"] = self._labels(value)
+            elif field in TIME_FIELDS and isinstance(value, str):
+                try:
+                    record[field] = local_time_to_utc(value, self.options, tally)
+                except _Skip as skip:
+                    raise _Skip(skip.reason, f"{field} {skip.detail}") from None
+            else:
+                record[field] = _as_text(value)
+        record.update(self.mapping.constants)
+        if labels:
+            given = record.get("labels")
+            record["labels"] = {**given, **labels} if isinstance(given, dict) else labels
+        if self.options.cluster and isinstance(record.get("job_id"), str):
+            record["job_id"] = f"{self.options.cluster}:{record['job_id'].strip()}"
+        return record
+
+    def _labels(self, value: Any) -> Any:
+        if self.labels_from_text and isinstance(value, str):
+            try:
+                decoded = decode_json(value.encode("utf-8", "surrogatepass"))
+            except JsonDecodeError:
+                return value  # refused by validation, which says what labels must be
+            return decoded if isinstance(decoded, dict) else value
+        return value
+
+
+def _as_text(value: Any) -> Any:
+    """Numbers (not booleans) as their decimal text; everything else as it is."""
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+class CsvImporter:
+    """`--format csv`: a comma-separated file with a header row (or `--fields` naming the columns of a file
+    without one), quoted as RFC 4180. See the module docstring for the mapping."""
+
+    format: ClassVar[str] = "csv"
+
+    def __init__(self, options: ImportOptions) -> None:
+        self.options = options
+        self.mapping = _Mapping(options, self.format)
+        self.builder = _RecordBuilder(options, self.mapping, labels_from_text=True)
+
+    def read(self, stream: TextIO, tally: Tally) -> Iterator[MappedRow]:
+        """Yield one record per data row. Raises ImporterConfigError (before yielding) for a missing or unreadable
+        header, or a mapped column the header does not have."""
+        reader = csv.reader(stream, strict=True)
+        header = self._header(reader)
+        columns = self._columns(header)
+        self._notes(header, columns, tally)
+        while True:
+            start = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                tally.read()
+                tally.skip("not readable CSV", start, str(exc))
+                continue
+            if not row:
+                continue
+            tally.read()
+            mapped = self._row(row, start, len(header), columns, tally)
+            if mapped is not None:
+                tally.map()
+                yield mapped
+
+    def _row(self, row: list[str], line: int, width: int, columns: dict[str, int],
+             tally: Tally) -> MappedRow | None:
+        if not any(cell.strip() for cell in row):
+            tally.skip("empty row", line)
+            return None
+        if len(row) != width:
+            tally.skip("wrong number of cells", line, f"{len(row)} cells; the header has {width}")
+            return None
+        try:
+            record = self.builder.build(((field, row[index]) for field, index in columns.items()), tally)
+        except _Skip as skip:
+            tally.skip(skip.reason, line, skip.detail)
+            return None
+        return MappedRow(line=line, record=record)
+
+    def _header(self, reader: Any) -> list[str]:
+        if self.options.fields:
+            return [name.strip() for name in self.options.fields]
+        try:
+            header = next((row for row in reader if row), None)
+        except csv.Error as exc:
+            raise ImporterConfigError(f"line {reader.line_num}: the header row is not readable CSV ({exc})") from None
+        if header is None:
+            raise ImporterConfigError("the file is empty: no header row (give --fields for a file without one)")
+        names = [cell.strip() for cell in header]
+        names[0] = names[0].lstrip("\ufeff").strip()
+        return names
+
+    def _columns(self, header: list[str]) -> dict[str, int]:
+        """field → column index, explicit mappings first, then columns named like a field."""
+        positions: dict[str, list[int]] = {}
+        for index, name in enumerate(header):
+            positions.setdefault(name, []).append(index)
+        columns: dict[str, int] = {}
+        for field, source in self.mapping.explicit.items():
+            if source not in positions:
+                raise ImporterConfigError(f"{self.mapping.origin[field]}: no column {source!r} in the header; its "
+                                          f"columns are {_shown(header)}{_separator_hint(header)}")
+            columns[field] = self._single(source, positions)
+        for name in positions:
+            if self.mapping.own_name(name):
+                columns[name] = self._single(name, positions)
+        return columns
+
+    @staticmethod
+    def _single(name: str, positions: dict[str, list[int]]) -> int:
+        if len(positions[name]) > 1:
+            where = ", ".join(str(i + 1) for i in positions[name])
+            raise ImporterConfigError(f"the header has column {name!r} more than once (columns {where}): "
+                                      "rename one, or use --fields to name the columns yourself")
+        return positions[name][0]
+
+    def _notes(self, header: list[str], columns: dict[str, int], tally: Tally) -> None:
+        used = {header[index] for index in columns.values()}
+        read = [f"{field} <- {header[index]}" for field, index in columns.items()]
+        read += [f"{field} = {value!r}" for field, value in self.mapping.constants.items()]
+        tally.note("columns read: " + (", ".join(read) or "none"))
+        ignored = [name for name in dict.fromkeys(header) if name not in used]
+        if ignored:
+            tally.note(f"columns ignored: {_shown(ignored)}")
+
+
+def _separator_hint(header: list[str]) -> str:
+    if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
+        return " (only commas separate columns: is this file separated by ';' or tabs?)"
+    return ""
+
+
+class NdjsonImporter:
+    """`--format ndjson`: one JSON object per line (JSON Lines). Keys are mapped as CSV columns are; a dotted
+    SOURCE (`--map team=meta.team`) is looked up as a whole key first, then as a path into nested objects."""
+
+    format: ClassVar[str] = "ndjson"
+
+    def __init__(self, options: ImportOptions) -> None:
+        if options.fields:
+            raise ImporterConfigError("--fields does not apply to --format ndjson: each line names its own keys")
+        self.options = options
+        self.mapping = _Mapping(options, self.format)
+        self.builder = _RecordBuilder(options, self.mapping, labels_from_text=False)
+
+    def read(self, stream: TextIO, tally: Tally) -> Iterator[MappedRow]:
+        """Yield one record per non-blank line; lines that are not JSON objects are skipped."""
+        if self.mapping.describe():
+            tally.note(self.mapping.describe() + "; other keys named like a job field are taken as they are")
+        absent: Counter[str] = Counter()
+        ignored: dict[str, None] = {}
+        for number, content in _lines(stream):
+            # Each line is read as the ingest endpoint reads an NDJSON body's lines, with the same messages.
+            document = decode_line(number, content, MAX_LINE_BYTES)
+            if document is None:
+                continue
+            tally.read()
+            if isinstance(document, BadLine):
+                tally.skip("not a JSON object", number, document.message)
+                continue
+            absent["(objects)"] += 1
+            try:
+                record = self.builder.build(self._values(document, absent, ignored), tally)
+            except _Skip as skip:
+                tally.skip(skip.reason, number, skip.detail)
+                continue
+            tally.map()
+            yield MappedRow(line=number, record=record)
+        self._end_notes(absent, ignored, tally)
+
+    def _values(self, document: dict[str, Any], absent: Counter[str],
+                ignored: dict[str, None]) -> Iterator[tuple[str, Any]]:
+        used = set()
+        for field, source in self.mapping.explicit.items():
+            value = _lookup(document, source)
+            if value is _MISSING:
+                absent[field] += 1
+                continue
+            used.add(source)
+            yield field, value
+        for key, value in document.items():
+            if self.mapping.own_name(key):
+                yield key, value
+            elif key not in used and len(ignored) < _IGNORED_KEPT:
+                ignored[key] = None
+
+    def _end_notes(self, absent: Counter[str], ignored: dict[str, None], tally: Tally) -> None:
+        objects = absent.pop("(objects)", 0)
+        for field, count in absent.items():
+            tally.note(f"{self.mapping.origin[field]}: no such key in {count:,} of {objects:,} objects")
+        sources = {part for source in self.mapping.explicit.values() for part in (source, source.split(".")[0])}
+        names = [name for name in ignored if name not in sources]
+        if names:
+            more = " (and perhaps others)" if len(ignored) >= _IGNORED_KEPT else ""
+            tally.note(f"keys ignored: {_shown(names)}{more}")
+
+
+def _lines(stream: TextIO) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, UTF-8 bytes without the newline) for each line; None for a line over MAX_LINE_BYTES, whose
+    rest is skipped without being held in memory."""
+    number = 0
+    while True:
+        text = stream.readline(MAX_LINE_BYTES + 1)
+        if not text:
+            return
+        number += 1
+        ended = text.endswith("\n")
+        content = (text[:-1] if ended else text).encode("utf-8", "surrogatepass")
+        while not ended and len(text) > MAX_LINE_BYTES:  # over the cap in characters: drop the rest of the line
+            text = stream.readline(MAX_LINE_BYTES + 1)
+            ended = not text or text.endswith("\n")
+        yield number, None if len(content) > MAX_LINE_BYTES else content
+
+
+def _lookup(document: dict[str, Any], source: str) -> Any:
+    if source in document:
+        return document[source]
+    if "." not in source:
+        return _MISSING
+    value: Any = document
+    for part in source.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
+
+IMPORTERS = {"csv": CsvImporter, "ndjson": NdjsonImporter}

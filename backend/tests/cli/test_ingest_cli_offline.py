@@ -1,0 +1,214 @@
+"""`jobcost ingest` without a database: `--dry-run`, the options it refuses (exit 2), and what it says when the
+service fails midway, is unreachable or refuses a request (exit 3), against a scripted HTTP service
+(`httpx.MockTransport`) whose requests the tests read back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.ingestion import cli as ingest_cli
+from tests.cli.helpers import invoke
+from tests.walk.live import free_port
+
+CSV = """job_id,team,status,started_at,ended_at
+a1,ml,succeeded,2026-01-14 08:00,2026-01-14 09:00
+a2,ml,succeeded,2026-01-14 08:00,2026-01-14 07:00
+a3,ml,queued,,
+a4,ml,pending,,
+"""
+Handler = Callable[[httpx.Request, int], httpx.Response]
+
+
+def report(received: int, created: int = 0, failed: int = 0, errors: list[dict[str, Any]] | None = None,
+           errors_omitted: int = 0) -> dict[str, Any]:
+    return {"received": received, "created": created, "updated": 0, "unchanged": 0, "superseded": 0,
+            "failed": failed, "teams_created": 0, "errors": errors or [], "errors_omitted": errors_omitted}
+
+
+@pytest.fixture
+def export(tmp_path: Path) -> Path:
+    path = tmp_path / "jobs.csv"
+    path.write_text(CSV, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def scripted(monkeypatch: pytest.MonkeyPatch) -> Callable[[Handler], list[httpx.Request]]:
+    """Install a scripted service: `handler(request, n)` answers the n-th request; returns the requests seen."""
+
+    def install(handler: Handler) -> list[httpx.Request]:
+        seen: list[httpx.Request] = []
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            seen.append(request)
+            return handler(request, len(seen))
+
+        @asynccontextmanager
+        async def open_client(url: str, request_timeout_s: float) -> AsyncIterator[httpx.AsyncClient]:
+            async with httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url=url) as client:
+                yield client
+
+        monkeypatch.setattr(ingest_cli, "open_client", open_client)
+        return seen
+
+    return install
+
+
+def lines_sent(request: httpx.Request) -> list[dict[str, Any]]:
+    return [json.loads(text) for text in request.content.decode().splitlines()]
+
+
+# --- dry run ---
+
+def test_a_dry_run_validates_locally_shows_the_first_records_and_sends_nothing(export: Path, scripted) -> None:
+    seen = scripted(lambda request, n: httpx.Response(500))
+
+    result = invoke("ingest", str(export), "--format", "csv", "--dry-run", "--tz", "Asia/Kolkata")
+
+    # Kolkata is UTC+05:30 all year: 08:00 local is 02:30Z. a2 ends before it starts; a1, a3, a4 are valid.
+    assert result.exit_code == 1, result.output
+    stdout = result.stdout
+    assert ('line 2: {"job_id": "a1", "team": "ml", "status": "succeeded", "started_at": "2026-01-14T02:30:00Z", '
+            '"ended_at": "2026-01-14T03:30:00Z"}') in stdout
+    assert 'line 4: {"job_id": "a3", "team": "ml", "status": "queued"}' in stdout
+    assert "line 5:" not in stdout  # the first 3 records only
+    assert "(csv): 4 rows: 4 mapped, 0 folded, 0 skipped" in stdout
+    assert "note: timestamps without an offset read as wall-clock times in Asia/Kolkata (--tz)" in stdout
+    assert "dry run, nothing sent: 3 valid, 1 would be refused" in stdout
+    assert "line 3 job_id 'a2': ended_at: is before started_at" in stdout
+    assert seen == []
+
+
+def test_a_clean_dry_run_from_standard_input_exits_0(scripted) -> None:
+    seen = scripted(lambda request, n: httpx.Response(500))
+    text = '{"id": 1, "team": "ml", "status": "queued"}\n\n{"id": 2, "team": "ml", "status": "queued"}\n'
+
+    result = invoke("ingest", "-", "--format", "ndjson", "--map", "job_id=id", "--dry-run", input=text)
+
+    assert result.exit_code == 0, result.output
+    assert "read standard input (ndjson): 2 rows: 2 mapped, 0 folded, 0 skipped" in result.stdout
+    assert "dry run, nothing sent: 2 valid, 0 would be refused" in result.stdout
+    assert seen == []
+
+
+# --- usage errors: exit 2, nothing sent ---
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--token", "t", "--tz", "Mars/Olympus"], "--tz: unknown time zone 'Mars/Olympus'"),
+    (["--token", "t", "--epoch", "2026-01-01T00:00:00"], "--epoch '2026-01-01T00:00:00': must be an RFC 3339"),
+    (["--token", "t", "--map", "job_id"], "--map 'job_id': write FIELD=COLUMN"),
+    (["--token", "t", "--map", "jobid=x"], "--map jobid=x: 'jobid' is not a job field"),
+    (["--token", "t", "--map", "user=Owner"], "--map user=Owner: no column 'Owner' in the header"),
+    (["--token", "t", "--fields", "a,,b"], "--fields 'a,,b': a column name is empty"),
+    (["--token", "t", "--team", "x", "--team-from", "team"], "--team 'x' and --team-from team both give team"),
+    ([], "--token (or JOBCOST_TOKEN) is required to send jobs"),
+])
+def test_usage_errors_exit_2_and_send_nothing(export: Path, scripted, args: list[str], message: str) -> None:
+    seen = scripted(lambda request, n: httpx.Response(500))
+
+    result = invoke("ingest", str(export), "--format", "csv", *args)
+
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert seen == []
+
+
+def test_map_file_problems_exit_2(export: Path, tmp_path: Path) -> None:
+    bad_toml, extra, not_text = tmp_path / "bad.toml", tmp_path / "extra.toml", tmp_path / "number.toml"
+    bad_toml.write_text("[map\n", encoding="utf-8")
+    extra.write_text('team = "x"\n[map]\njob_id = "id"\n', encoding="utf-8")
+    not_text.write_text("[map]\njob_id = 3\n", encoding="utf-8")
+
+    for path, message in ((bad_toml, "not valid TOML"), (extra, "it must hold one [map] table"),
+                          (not_text, "job_id must be a column name in quotes"),
+                          (tmp_path / "absent.toml", "cannot read it")):
+        result = invoke("ingest", str(export), "--format", "csv", "--dry-run", "--map-file", str(path))
+        assert result.exit_code == 2, result.output
+        assert f"--map-file {path}: {message}" in result.stderr
+
+
+def test_an_unknown_format_a_missing_file_and_a_file_that_is_not_utf8(export: Path, tmp_path: Path) -> None:
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("job_id,team,status\nj1,équipe,queued\n".encode("latin-1"))
+
+    unknown = invoke("ingest", str(export), "--format", "sacct", "--dry-run")
+    missing = invoke("ingest", str(tmp_path / "absent.csv"), "--format", "csv", "--dry-run")
+    not_utf8 = invoke("ingest", str(latin1), "--format", "csv", "--dry-run")
+
+    assert unknown.exit_code == 2 and "--format" in unknown.output
+    assert missing.exit_code == 2 and f"cannot read {tmp_path / 'absent.csv'}: No such file" in missing.stderr
+    assert not_utf8.exit_code == 2, not_utf8.output
+    assert f"{latin1} is not UTF-8 text" in not_utf8.stderr and "Nothing was sent." in not_utf8.stderr
+
+
+# --- the service stops the run: exit 3 ---
+
+def test_a_service_failure_midway_says_what_was_already_sent(export: Path, scripted) -> None:
+    def handler(request: httpx.Request, n: int) -> httpx.Response:
+        if n == 1:
+            # The service refuses the request's line 2: a2, line 3 of the file.
+            return httpx.Response(200, json=report(2, created=1, failed=1, errors=[
+                {"index": 2, "job_id": "a2", "field": "ended_at", "message": "is before started_at"}]))
+        return httpx.Response(503, headers={"Retry-After": "10"}, json={
+            "type": "https://jobcost.dev/problems/database-busy", "title": "Service unavailable", "status": 503,
+            "detail": "The database is busy with another write; try again shortly"})
+
+    seen = scripted(handler)
+
+    result = invoke("ingest", str(export), "--format", "csv", "--chunk-size", "2", "--token", "tok-1")
+
+    assert result.exit_code == 3, result.output
+    assert [r.url.path for r in seen] == ["/api/v1/admin/ingest/jobs"] * 2
+    assert seen[0].headers["authorization"] == "Bearer tok-1"
+    assert seen[0].headers["content-type"] == "application/x-ndjson"
+    assert [r["job_id"] for r in lines_sent(seen[0])] == ["a1", "a2"]
+    assert lines_sent(seen[1]) == [{"job_id": "a3", "team": "ml", "status": "queued"},
+                                   {"job_id": "a4", "team": "ml", "status": "pending"}]
+    assert "sent 2 jobs in 1 request: 1 created, 0 updated, 0 unchanged, 0 superseded, 1 refused" in result.stdout
+    assert "line 3 job_id 'a2': ended_at: is before started_at" in result.stdout
+    assert ("error: HTTP 503 from the service: the service failed; it asks to retry after 10 s (The database is "
+            "busy with another write; try again shortly). Before it, 2 jobs (source lines up to 3) were sent and "
+            "stored") in result.stderr
+    assert "Running the same command again is safe" in result.stderr
+
+
+def test_a_413_suggests_a_smaller_chunk_size(export: Path, scripted) -> None:
+    scripted(lambda request, n: httpx.Response(413, json={"detail": "The request body is over the limit of 16 MiB"}))
+
+    result = invoke("ingest", str(export), "--format", "csv", "--token", "t")
+
+    assert result.exit_code == 3, result.output
+    assert ("HTTP 413 from the service: the request was too large: try a smaller --chunk-size (The request body "
+            "is over the limit of 16 MiB). Nothing was sent before it.") in result.stderr
+
+
+def test_an_unreachable_service_is_one_line(export: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+
+    result = invoke("ingest", str(export), "--format", "csv", "--token", "t", "--url", url, "--timeout", "5")
+
+    assert result.exit_code == 3, result.output
+    assert f"error: cannot reach the service at {url}" in result.stderr
+    assert "Nothing was sent before it." in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_refusals_past_the_ones_shown_are_counted(export: Path, scripted) -> None:
+    many = [{"index": 1, "job_id": "a1", "field": f"f{n}", "message": "bad"} for n in range(25)]
+    scripted(lambda request, n: httpx.Response(200, json=report(4, failed=4, errors=many, errors_omitted=7)))
+
+    result = invoke("ingest", str(export), "--format", "csv", "--token", "t")
+
+    # 20 reasons shown; the other 5 listed by the service and the 7 it omitted are counted.
+    assert result.exit_code == 1, result.output
+    assert result.stdout.count("line 2 job_id 'a1': f") == 20
+    assert "… and 12 more reasons" in result.stdout
