@@ -1,6 +1,7 @@
 """Cost analytics: sums over the cost snapshots of the UTC days in a window, by team or by model, within the
-caller's teams. Every figure is an exact integer sum (micro-USD, GPU-microseconds), rounded once when shown.
-Reads only; raises AppError subclasses."""
+caller's teams, read from the daily rollups kept equal to the snapshots (`app/db/rollups.py`). Every figure is
+an exact integer sum (micro-USD, GPU-microseconds), rounded once when shown. Reads only; raises AppError
+subclasses."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select, type_coerce
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import BigInteger
 
 from app.analytics.schemas import CostWindowQuery, ModelCost, ModelCostReport, TeamCost, TeamCostReport
 from app.core.money import gpu_hours
-from app.db.aggregates import joined_sum, split_sum
-from app.db.models import CostSnapshot, Job, Team
+from app.db.aggregates import joined_sum
+from app.db.models import DailyModelCost, DailyTeamCost, DailyUsageCost, Team
+from app.db.models.daily_cost import NONE_KEY
 from app.db.types import micros_to_usd
 from app.teams.scope import TeamScope, within_teams
 
@@ -41,16 +42,22 @@ class _Sums:
                 "unpriced_gpu_hours": gpu_hours(self.unpriced_gpu_us), "job_count": self.job_count}
 
 
-def _sum_columns() -> list[ColumnElement[Any]]:
-    cost = type_coerce(CostSnapshot.cost, BigInteger)  # the raw micro-USD, not the Decimal view
-    unpriced = case((CostSnapshot.cost.is_(None), CostSnapshot.gpu_us), else_=0)
-    return [*split_sum(cost, "cost"), *split_sum(CostSnapshot.gpu_us, "gpu"), *split_sum(unpriced, "unpriced"),
-            func.count(func.distinct(CostSnapshot.job_pk)).label("job_count")]
+def _sum_columns(table: Any, window: CostWindowQuery) -> list[ColumnElement[Any]]:
+    """The sums of a rollup grain's cells over a window. Jobs: those with a snapshot on the window's first day,
+    plus those whose first snapshot day is a later day of the window (a job's snapshot days are consecutive),
+    so a job that runs across days is counted once."""
+    if window.start is None:
+        jobs = table.c.jobs_started
+    else:
+        jobs = case((table.c.day == window.start, table.c.job_count), else_=table.c.jobs_started)
+    return [*(func.sum(table.c[name]).label(name) for name in ("cost_hi", "cost_lo", "gpu_hi", "gpu_lo",
+                                                                 "unpriced_hi", "unpriced_lo")),
+            func.sum(jobs).label("job_count")]
 
 
 def _sums(row: Any) -> _Sums:
     return _Sums(cost_micros=joined_sum(row.cost_hi, row.cost_lo), gpu_us=joined_sum(row.gpu_hi, row.gpu_lo),
-                 unpriced_gpu_us=joined_sum(row.unpriced_hi, row.unpriced_lo), job_count=row.job_count)
+                 unpriced_gpu_us=joined_sum(row.unpriced_hi, row.unpriced_lo), job_count=int(row.job_count))
 
 
 class CostAnalyticsService:
@@ -60,17 +67,26 @@ class CostAnalyticsService:
         self.session = session
         self.scope = scope
 
-    async def _rows(self, window: CostWindowQuery, keys: Sequence[ColumnElement[Any]]) -> list[Any]:
+    async def _rows(self, window: CostWindowQuery, by: str) -> list[Any]:
+        """Sums per team (`by="team"`) or per model key (`by="model"`) from the daily rollups: (day, team) for
+        teams; (day, model) for models over every team; (day, team, model, …) for models within some teams."""
         team_ids = await self.scope.narrow(self.session, team_id=window.team_id, team=window.team)
         if team_ids is not None and not team_ids:
             return []
-        stmt = select(*keys, *_sum_columns()).select_from(CostSnapshot).join(Job, Job.id == CostSnapshot.job_pk)
+        if by == "team":
+            table, key = DailyTeamCost.__table__, "team_id"
+        elif team_ids is None:
+            table, key = DailyModelCost.__table__, "model_key"
+        else:
+            table, key = DailyUsageCost.__table__, "model_key"
+        stmt = select(table.c[key].label("key"), *_sum_columns(table, window)).where(table.c.job_count > 0)
         if window.start is not None:
-            stmt = stmt.where(CostSnapshot.day >= window.start)
+            stmt = stmt.where(table.c.day >= window.start)
         if window.end is not None:
-            stmt = stmt.where(CostSnapshot.day <= window.end)
-        stmt = stmt.where(within_teams(Job.team_id, team_ids))
-        return list((await self.session.execute(stmt.group_by(*keys))).all())
+            stmt = stmt.where(table.c.day <= window.end)
+        if "team_id" in table.c:
+            stmt = stmt.where(within_teams(table.c.team_id, team_ids))
+        return list((await self.session.execute(stmt.group_by(table.c[key]))).all())
 
     @staticmethod
     def _report_fields(window: CostWindowQuery, groups: Sequence[_Sums]) -> dict[str, Any]:
@@ -89,8 +105,8 @@ class CostAnalyticsService:
 
         Raises ForbiddenError (403) when a member asks for a team outside its teams.
         """
-        rows = await self._rows(window, [Job.team_id])
-        sums = {row.team_id: _sums(row) for row in rows}
+        rows = await self._rows(window, "team")
+        sums = {row.key: _sums(row) for row in rows}
         names: dict[uuid.UUID, str] = {}
         if sums:
             result = await self.session.execute(select(Team.id, Team.name).where(Team.id.in_(sorted(sums))))
@@ -106,8 +122,8 @@ class CostAnalyticsService:
 
         Raises ForbiddenError (403) when a member asks for a team outside its teams.
         """
-        rows = await self._rows(window, [Job.model_name])
-        sums = {row.model_name: _sums(row) for row in rows}
+        rows = await self._rows(window, "model")
+        sums = {(row.key if row.key != NONE_KEY else None): _sums(row) for row in rows}
         items = [ModelCost(model_name=name, **s.figures()) for name, s in sums.items()]
         items.sort(key=lambda i: (-i.total_cost, i.model_name is None, (i.model_name or "").casefold(),
                                   i.model_name or ""))

@@ -161,6 +161,9 @@ _ALLOWED_CONTROLS_IN_VALUES = frozenset("\t\n\r")
 
 
 def _has_refused_character(text: str) -> bool:
+    # Printable ASCII (the common case, checked in C) has none of the refused categories.
+    if text.isascii() and text.isprintable():
+        return False
     return any(unicodedata.category(ch) in _REFUSED_IN_NAMES for ch in text)
 
 

@@ -19,15 +19,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import JobNotFoundError
 from app.db.base import utcnow
 from app.db.dialect import insert_for
 from app.db.models import CostSnapshot, Job
+from app.db.models.daily_cost import NONE_KEY
 from app.db.models.team import team_name_key
-from app.db.types import micros_to_usd, usd_to_micros
+from app.db.rollups import apply_rollup_delta, arriving_snapshots, leaving_snapshots
+from app.db.staging import STAGED_JOBS, STAGED_SNAPSHOTS, load_staging, reset_staging
+from app.db.types import usd_to_micros
 from app.ingestion.costing import JobCosting, cost_job, to_epoch_ms
 from app.ingestion.normalize import FieldError, NormalizedJob, normalize_record, stored_job_id
 from app.ingestion.schemas import IngestError, IngestReport
@@ -37,9 +40,9 @@ from app.teams.service import find_or_create_teams
 
 logger = logging.getLogger("jobcost.ingestion")
 
-# Rows per statement. Jobs have 21 columns: 1,000 rows are 21,000 bound parameters, under the 32,766 that
-# SQLite and asyncpg accept in one statement (snapshots have 5).
-CHUNK_ROWS = 1000
+# Jobs staged and merged together: a whole JSON batch (at most 10,000) in one go. The staged rows travel by COPY
+# or executemany, never as bound parameters of one statement, so the 32,766-parameter limit does not apply.
+STAGE_ROWS = 10_000
 # Error entries listed in one report; past it they are counted in `errors_omitted` (a batch of 10,000 records with
 # many bad fields each would otherwise answer with millions of entries).
 MAX_REPORTED_ERRORS = 1000
@@ -139,18 +142,20 @@ class JobIngestionService:
         return report
 
     async def delete_job(self, job_id: str) -> None:
-        """Delete the job with external id `job_id` (trimmed, as ids are on ingest) and its cost snapshots.
-        Raises JobNotFoundError (404).
+        """Delete the job with external id `job_id` (trimmed, as ids are on ingest) and its cost snapshots, and take
+        its snapshots out of the daily rollups. Raises JobNotFoundError (404).
 
-        One statement on the job row; its snapshots go with it through the foreign key's ON DELETE CASCADE. The
-        job row is locked before its snapshots, the order an ingest takes them in, so a delete racing an ingest
-        of the same job waits instead of deadlocking."""
+        The job row is locked first (the order an ingest takes job, rollups, snapshots in, so a delete racing an
+        ingest of the same job waits instead of deadlocking); its snapshots go with it through the foreign key's
+        ON DELETE CASCADE."""
         stored = stored_job_id(job_id)
         if stored is None:
             raise JobNotFoundError(job_id)
-        result = await self.session.execute(delete(Job).where(Job.job_id == stored).returning(Job.id))
-        if result.first() is None:
+        target = select(Job.id).where(Job.job_id == stored)
+        if (await self.session.execute(target.with_for_update())).first() is None:
             raise JobNotFoundError(stored)
+        await apply_rollup_delta(self.session, leaving_snapshots(target))
+        await self.session.execute(delete(Job).where(Job.job_id == stored))
 
     @staticmethod
     def _errors(index: int, raw: Any, reasons: list[FieldError]) -> list[IngestError]:
@@ -169,31 +174,62 @@ class JobIngestionService:
                       now: datetime) -> tuple[int, int]:
         # Costed chunk by chunk, so memory holds one chunk's snapshots however long the runs are.
         created = updated = 0
-        for start in range(0, len(jobs), CHUNK_ROWS):
-            chunk = [self._prepare(job, rate_card) for job in jobs[start:start + CHUNK_ROWS]]
-            proposed = {p.job.job_id: uuid.uuid4() for p in chunk}
-            rows = [self._job_row(p, proposed[p.job.job_id], team_ids[team_name_key(p.job.team)], now)
-                    for p in chunk]
-            stmt = insert_for(self.session, _JOBS)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[_JOBS.c.job_id],
-                set_={name: stmt.excluded[name] for name in _UPDATED_ON_CHANGE},
-                where=_JOBS.c.content_hash != stmt.excluded.content_hash,
-            ).returning(_JOBS.c.id, _JOBS.c.job_id)
-            # Rows left alone by the WHERE (unchanged) return nothing; a returned id that is not the one proposed
-            # belongs to a row that already existed, so that job was updated.
-            written = {job_id: pk for pk, job_id in (await self.session.execute(stmt, rows)).all()}
-            replaced = [pk for job_id, pk in written.items() if pk != proposed[job_id]]
-            created += len(written) - len(replaced)
-            updated += len(replaced)
-            if replaced:
-                await self.session.execute(delete(CostSnapshot).where(CostSnapshot.job_pk.in_(replaced)))
-            snapshots = [{"job_pk": written[p.job.job_id], "day": d.day, "run_ms": d.run_ms, "gpu_us": d.gpu_us,
-                          "cost_micros": None if d.cost_micros is None else micros_to_usd(d.cost_micros)}
-                         for p in chunk if p.job.job_id in written for d in p.costing.days]
-            for first in range(0, len(snapshots), CHUNK_ROWS):
-                await self.session.execute(_SNAPSHOTS.insert(), snapshots[first:first + CHUNK_ROWS])
+        for start in range(0, len(jobs), STAGE_ROWS):
+            chunk = [self._prepare(job, rate_card) for job in jobs[start:start + STAGE_ROWS]]
+            chunk_created, chunk_updated = await self._write_chunk(chunk, team_ids, now)
+            created += chunk_created
+            updated += chunk_updated
         return created, updated
+
+    async def _write_chunk(self, chunk: list[_Prepared], team_ids: dict[str, uuid.UUID],
+                           now: datetime) -> tuple[int, int]:
+        """Write one chunk (sorted by job_id, no id twice) through the staging tables; returns (created, updated).
+
+        1. The chunk's job rows are staged (COPY on PostgreSQL, executemany on SQLite).
+        2. New jobs: `INSERT … SELECT … ON CONFLICT (job_id) DO NOTHING RETURNING`.
+        3. Changed jobs (stored, with another content hash) are selected and locked, in job_id order.
+        4. The new snapshots of created and changed jobs are staged; the daily rollups get the new snapshots and
+           lose the changed jobs' old ones in one delta per grain.
+        5. The changed jobs' old snapshots are deleted and their rows updated from the staged ones (`UPDATE … FROM`).
+        6. The staged snapshots are inserted. Unchanged jobs are never written, not even `updated_at`.
+        """
+        session = self.session
+        await reset_staging(session, STAGED_JOBS, STAGED_SNAPSHOTS)
+        proposed = {p.job.job_id: uuid.uuid4() for p in chunk}
+        await load_staging(session, STAGED_JOBS,
+                           [self._job_row(p, proposed[p.job.job_id], team_ids[team_name_key(p.job.team)], now)
+                            for p in chunk])
+        staged = STAGED_JOBS.c
+        columns = [c.name for c in STAGED_JOBS.columns]
+        new_jobs = (insert_for(session, _JOBS)
+                    .from_select(columns, select(*staged).where(true()).order_by(staged.job_id))
+                    .on_conflict_do_nothing(index_elements=[_JOBS.c.job_id])
+                    .returning(_JOBS.c.id, _JOBS.c.job_id))
+        created = (await session.execute(new_jobs)).all()
+        differs = (_JOBS.c.job_id == staged.job_id) & (_JOBS.c.content_hash != staged.content_hash)
+        changed = (await session.execute(
+            select(_JOBS.c.id, _JOBS.c.job_id).where(differs).order_by(_JOBS.c.job_id).with_for_update(of=_JOBS)
+        )).all()
+        written = {job_id: pk for pk, job_id in [*created, *changed]}
+        snapshots = [row for p in chunk if p.job.job_id in written
+                     for row in self._snapshot_rows(p, written[p.job.job_id], team_ids[team_name_key(p.job.team)])]
+        await load_staging(session, STAGED_SNAPSHOTS, snapshots)
+        changed_ids = select(_JOBS.c.id).where(differs)
+        deltas = [leaving_snapshots(changed_ids)] if changed else []
+        if snapshots:
+            deltas.append(arriving_snapshots())
+        if deltas:
+            await apply_rollup_delta(session, *deltas)
+        if changed:
+            await session.execute(delete(CostSnapshot).where(
+                CostSnapshot.job_pk.in_(changed_ids.correlate(None).scalar_subquery())))
+            await session.execute(update(_JOBS).where(differs).values(
+                {name: staged[name] for name in _UPDATED_ON_CHANGE}))
+        if snapshots:
+            snapshot_columns = [c.name for c in _SNAPSHOTS.columns]
+            await session.execute(_SNAPSHOTS.insert().from_select(
+                snapshot_columns, select(*(STAGED_SNAPSHOTS.c[name] for name in snapshot_columns))))
+        return len(created), len(changed)
 
     @staticmethod
     def _job_row(p: _Prepared, pk: uuid.UUID, team_id: uuid.UUID, now: datetime) -> dict[str, Any]:
@@ -201,13 +237,22 @@ class JobIngestionService:
         return {
             "id": pk, "job_id": job.job_id, "team_id": team_id, "user_name": job.user_name,
             "model_name": job.model_name, "gpu_type": job.gpu_type, "gpu_milli": job.gpu_milli,
-            "provider": job.provider, "status": job.status, "submitted_at": job.submitted_at,
+            "provider": job.provider, "status": job.status.value, "submitted_at": job.submitted_at,
             "started_at": job.started_at, "ended_at": job.ended_at, "observed_at": job.observed_at,
-            "billed_cost_micros": job.billed_cost,
-            "cost_micros": None if costing.cost_micros is None else micros_to_usd(costing.cost_micros),
-            "gpu_us": costing.gpu_us, "cost_source": costing.source, "labels": job.labels,
-            "content_hash": p.content_hash, "created_at": now, "updated_at": now,
+            "billed_cost_micros": None if job.billed_cost is None else usd_to_micros(job.billed_cost),
+            "cost_micros": costing.cost_micros, "gpu_us": costing.gpu_us, "cost_source": costing.source.value,
+            "labels": job.labels, "content_hash": p.content_hash, "created_at": now, "updated_at": now,
         }
+
+    @staticmethod
+    def _snapshot_rows(p: _Prepared, job_pk: uuid.UUID, team_id: uuid.UUID) -> list[dict[str, Any]]:
+        """The staged snapshots of one job: its days, with its rollup keys; the first day is flagged."""
+        job = p.job
+        keys = {"team_id": team_id, "model_key": job.model_name or NONE_KEY,
+                "gpu_type_key": job.gpu_type or NONE_KEY, "provider_key": job.provider or NONE_KEY}
+        return [{"job_pk": job_pk, "day": d.day, "run_ms": d.run_ms, "gpu_us": d.gpu_us,
+                 "cost_micros": d.cost_micros, "first_day": int(i == 0), **keys}
+                for i, d in enumerate(p.costing.days)]
 
     @staticmethod
     def _log(report: IngestReport) -> None:

@@ -29,7 +29,8 @@ T = TypeVar("T")
 # Wide, colourless output so that assertions see whole lines of plain text whatever the terminal says.
 _runner = CliRunner(env={"COLUMNS": "200", "TTY_COMPATIBLE": "0", "NO_COLOR": "1"})
 
-APP_TABLES = {"users", "teams", "team_members", "jobs", "cost_snapshots", "gpu_prices", "api_tokens"}
+APP_TABLES = {"users", "teams", "team_members", "jobs", "cost_snapshots", "gpu_prices", "api_tokens",
+              "daily_team_costs", "daily_model_costs", "daily_usage_costs"}
 
 
 def invoke(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:

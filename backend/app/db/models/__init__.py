@@ -2,6 +2,7 @@
 
 from app.db.models.api_token import ApiToken, TokenScope
 from app.db.models.cost_snapshot import CostSnapshot
+from app.db.models.daily_cost import DailyModelCost, DailyTeamCost, DailyUsageCost
 from app.db.models.gpu_price import GpuPrice
 from app.db.models.job import CostSource, Job, JobStatus
 from app.db.models.team import Team
@@ -11,6 +12,9 @@ __all__ = [
     "ApiToken",
     "CostSnapshot",
     "CostSource",
+    "DailyModelCost",
+    "DailyTeamCost",
+    "DailyUsageCost",
     "GpuPrice",
     "Job",
     "JobStatus",
