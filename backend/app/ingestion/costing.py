@@ -106,9 +106,10 @@ def price_at(points: Sequence[PricePoint], ms: int) -> PricePoint | None:
     return points[index - 1] if index else None
 
 
-def _estimated_micros(points: Sequence[PricePoint], gpu_milli: int, from_ms: int, to_ms: int) -> Fraction:
-    """Exact micro-USD for `gpu_milli` GPUs over `[from, to)`, cutting at every price change inside it."""
-    total = Fraction(0)
+def _estimated_numerator(points: Sequence[PricePoint], gpu_milli: int, from_ms: int, to_ms: int) -> int:
+    """Exact micro-USD × US_PER_HOUR for `gpu_milli` GPUs over `[from, to)`, cutting at every price change inside
+    it (an integer: the exact cost is this over US_PER_HOUR)."""
+    total = 0
     cursor = from_ms
     while cursor < to_ms:
         point = price_at(points, cursor)
@@ -116,9 +117,28 @@ def _estimated_micros(points: Sequence[PricePoint], gpu_milli: int, from_ms: int
             raise ValueError("no price valid at the start of the run")
         later = [p.valid_from_ms for p in points if p.valid_from_ms > cursor]
         piece_end = min([to_ms, *later])
-        total += Fraction(gpu_milli * (piece_end - cursor) * point.micros_per_gpu_hour, US_PER_HOUR)
+        total += gpu_milli * (piece_end - cursor) * point.micros_per_gpu_hour
         cursor = piece_end
     return total
+
+
+def _spread_over(total: int, numerators: Sequence[int], denominator: int) -> list[int]:
+    """`spread(total, [n / denominator for n in numerators])` in integer arithmetic (no Fraction per share)."""
+    floors = [n // denominator for n in numerators]
+    remainders = [n % denominator for n in numerators]
+    missing = total - sum(floors)
+    if missing < 0 or missing > sum(1 for r in remainders if r):
+        raise ValueError(f"cannot spread {total} over shares summing to {sum(numerators)}/{denominator}")
+    for i in sorted(range(len(numerators)), key=lambda i: (-remainders[i], i))[:missing]:
+        floors[i] += 1
+    return floors
+
+
+def _round_half_even(numerator: int, denominator: int) -> int:
+    quotient, remainder = divmod(numerator, denominator)
+    if remainder * 2 > denominator or (remainder * 2 == denominator and quotient % 2):
+        quotient += 1
+    return quotient
 
 
 def cost_job(*, start_ms: int | None, end_ms: int | None, gpu_milli: int, billed_micros: int | None,
@@ -151,17 +171,16 @@ def cost_job(*, start_ms: int | None, end_ms: int | None, gpu_milli: int, billed
 
     if billed_micros is not None:
         if total_run == 0:
-            exact = [Fraction(billed_micros)] + [Fraction(0)] * (len(pieces) - 1)
+            costs: list[int | None] = [billed_micros] + [0] * (len(pieces) - 1)
         else:
-            exact = [Fraction(billed_micros * ms, total_run) for ms in run_ms]
-        costs: list[int | None] = list(spread(billed_micros, exact))
+            costs = list(_spread_over(billed_micros, [billed_micros * ms for ms in run_ms], total_run))
         return JobCosting(billed_micros, CostSource.billed, sum(gpu_us),
                           _days(pieces, run_ms, gpu_us, costs))
 
     if prices and price_at(prices, start_ms) is not None:
-        exact = [_estimated_micros(prices, gpu_milli, frm, to) for _, frm, to in pieces]
-        total = round(sum(exact, Fraction(0)))  # Fraction rounds half to even
-        costs = list(spread(total, exact))
+        exact = [_estimated_numerator(prices, gpu_milli, frm, to) for _, frm, to in pieces]  # × US_PER_HOUR
+        total = _round_half_even(sum(exact), US_PER_HOUR)
+        costs = list(_spread_over(total, exact, US_PER_HOUR))
         return JobCosting(total, CostSource.estimated, sum(gpu_us), _days(pieces, run_ms, gpu_us, costs))
 
     return JobCosting(None, CostSource.unpriced, sum(gpu_us),
