@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,3 +25,20 @@ def in_code_point_order(session: AsyncSession, column: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return column.collate("C")
     return column
+
+
+# The key of the advisory lock that writers of jobs, snapshots and rollups take (any fixed 64-bit number).
+JOB_WRITERS_LOCK = 0x6A6F62636F7374  # "jobcost"
+
+
+async def serialize_job_writers(session: AsyncSession) -> None:
+    """Make the transaction of `session` the only one writing jobs, cost snapshots and rollups until it ends.
+
+    On PostgreSQL a transaction-level advisory lock (`pg_advisory_xact_lock`, released at commit or rollback);
+    on SQLite nothing: a writer's BEGIN IMMEDIATE already holds the database's one write lock. Readers never
+    wait for it. Without it, two batches that share jobs could interleave between the statements of one merge:
+    each statement sees the rows as they are when it runs, so a job could lose its snapshots or a rollup drift
+    from them, and the two could deadlock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(JOB_WRITERS_LOCK)))

@@ -3,8 +3,8 @@
 Every change to snapshots goes with one `apply_rollup_delta` call in the same transaction: the snapshots leaving
 (a changed or deleted job's old ones, counted negative) and the snapshots arriving (from the staging table,
 counted positive) are summed per cell, one `INSERT … SELECT … ON CONFLICT DO UPDATE SET x = x + excluded.x`
-per grain. Cells are written in key order, grain after grain, so concurrent writers lock them in one order and
-cannot deadlock on them.
+per grain, cells in key order. Writers take turns (`app.db.dialect.serialize_job_writers`), so a delta always
+sees the snapshots it subtracts as they are.
 """
 
 from __future__ import annotations

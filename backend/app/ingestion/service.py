@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import JobNotFoundError
 from app.db.base import utcnow
-from app.db.dialect import insert_for
+from app.db.dialect import insert_for, serialize_job_writers
 from app.db.models import CostSnapshot, Job
 from app.db.models.daily_cost import NONE_KEY
 from app.db.models.team import team_name_key
@@ -151,6 +151,7 @@ class JobIngestionService:
         stored = stored_job_id(job_id)
         if stored is None:
             raise JobNotFoundError(job_id)
+        await serialize_job_writers(self.session)
         target = select(Job.id).where(Job.job_id == stored)
         if (await self.session.execute(target.with_for_update())).first() is None:
             raise JobNotFoundError(stored)
@@ -185,6 +186,8 @@ class JobIngestionService:
                            now: datetime) -> tuple[int, int]:
         """Write one chunk (sorted by job_id, no id twice) through the staging tables; returns (created, updated).
 
+        0. The transaction takes the job writers' lock (`serialize_job_writers`): the statements below each see the
+           rows as they are when they run, so the merges of two batches must not interleave.
         1. The chunk's job rows are staged (COPY on PostgreSQL, executemany on SQLite).
         2. New jobs: `INSERT … SELECT … ON CONFLICT (job_id) DO NOTHING RETURNING`.
         3. Changed jobs (stored, with another content hash) are selected and locked, in job_id order.
@@ -194,6 +197,7 @@ class JobIngestionService:
         6. The staged snapshots are inserted. Unchanged jobs are never written, not even `updated_at`.
         """
         session = self.session
+        await serialize_job_writers(session)
         await reset_staging(session, STAGED_JOBS, STAGED_SNAPSHOTS)
         proposed = {p.job.job_id: uuid.uuid4() for p in chunk}
         await load_staging(session, STAGED_JOBS,
