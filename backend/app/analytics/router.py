@@ -16,7 +16,8 @@ router = APIRouter(prefix="/analytics/cost", tags=["analytics"], dependencies=[s
 
 def _responses() -> dict[int | str, dict[str, Any]]:
     return error_responses(401, 403, 422, 503, descriptions={
-        403: "A member asked for a team (`team_id` or `team`) it does not belong to",
+        403: "A member asked for a team (`team_id` or `team`) it does not belong to, or an ingest API token "
+             "(it may only ingest)",
         422: "A date not written YYYY-MM-DD, `end` before `start`, a parameter given twice, or an unknown one "
              "(such as `tz`: days are UTC days)",
     }, examples={

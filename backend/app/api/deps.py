@@ -54,6 +54,15 @@ async def start_writing(session: AsyncSession) -> None:
     await begin_write(session)
 
 
+async def release_connection(session: AsyncSession) -> None:
+    """End the request's transaction, which has only read (the caller's token), so that its database connection
+    goes back to the pool while the client is still sending a body: a client that stalls mid-upload must not hold
+    a connection (15 stalled uploads used to exhaust the pool and take every endpoint down). The next statement
+    takes a connection again."""
+    if session.in_transaction():
+        await session.commit()
+
+
 _bearer = HTTPBearer(auto_error=False, description="A JWT from `POST /api/v1/auth/token`, or an ingest API token "
                                                     "from `jobcost tokens create` (ingest endpoints only).")
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -111,6 +120,13 @@ async def get_ingest_caller(session: SessionDep, settings: SettingsDep,
     api_token = await tokens.authenticate(token)  # `ingest` is the only scope there is
     yield api_token
     await tokens.record_use(api_token)
+
+
+async def recheck_ingest_caller(session: AsyncSession, settings: Settings, caller: User | ApiToken) -> None:
+    """For a long request (an NDJSON stream): an API token revoked or expired since the request began is refused
+    from the next chunk on (401); an admin's sign-in token is left as checked at the start."""
+    if isinstance(caller, ApiToken):
+        await ApiTokenService(session, settings).ensure_still_valid(caller)
 
 
 # scope="function": the use is recorded before the session dependency commits, and the response is sent.

@@ -224,6 +224,17 @@ class ApiTokenService:
             raise NotAuthenticatedError(_EXPIRED)
         return record
 
+    async def ensure_still_valid(self, record: ApiToken, *, now: datetime | None = None) -> None:
+        """Check again that `record`, authenticated earlier in a long request (an NDJSON stream), is neither
+        revoked nor expired now, reading its row afresh. NotAuthenticatedError (401) otherwise."""
+        now = now or _utcnow()
+        row = (await self.session.execute(select(ApiToken.revoked_at, ApiToken.expires_at)
+                                          .where(ApiToken.id == record.id))).first()
+        if row is None or row.revoked_at is not None:
+            raise NotAuthenticatedError("This API token has been revoked")
+        if now >= row.expires_at:
+            raise NotAuthenticatedError(_EXPIRED)
+
     async def record_use(self, record: ApiToken, *, now: datetime | None = None) -> None:
         """Set `last_used_at` of `record` to `now` (not `updated_at`: that one tracks changes to the token)."""
         used = (now or _utcnow()).astimezone(UTC)

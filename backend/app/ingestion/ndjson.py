@@ -25,8 +25,11 @@ from app.ingestion.wire import JsonDecodeError, decode_json
 # them: its records are framed by a record separator, and may span lines.
 NDJSON_MEDIA_TYPES = frozenset({"application/x-ndjson", "application/ndjson", "application/jsonl",
                                 "application/x-jsonlines"})
-# Lines (records and bad lines; blank lines not counted) given to the service, and committed, at a time.
+# Lines (records and bad lines; blank lines not counted) given to the service, and committed, at a time; a chunk
+# also ends once its lines reach CHUNK_BYTES, so the decoded records in memory stay bounded whatever the lines
+# hold (a 1 MiB line of `[{},{},…]` decodes to some 23 MB of Python objects).
 CHUNK_LINES = 5_000
+CHUNK_BYTES = 4 * 1024 * 1024
 # The longest line read. A job record is at most ~60 KB (50 labels of 1,024 characters); past this, the line is
 # refused and the rest of it is skipped without being kept in memory.
 MAX_LINE_BYTES = 1024 * 1024
@@ -122,24 +125,28 @@ def decode_line(number: int, content: bytes | None, max_line_bytes: int) -> dict
 
 async def read_chunks(body: AsyncIterable[bytes], *, chunk_lines: int | None = None,
                       max_line_bytes: int | None = None) -> AsyncIterator[LineChunk]:
-    """Yield the non-blank lines of the NDJSON `body` in chunks of `chunk_lines` (default `CHUNK_LINES`), the last
-    one possibly shorter; nothing for an empty body. Lines over `max_line_bytes` (default `MAX_LINE_BYTES`) are
-    bad lines. The next chunk is read only once the caller asks for it."""
+    """Yield the non-blank lines of the NDJSON `body` in chunks of `chunk_lines` (default `CHUNK_LINES`) or of
+    `CHUNK_BYTES` of line text, whichever comes first, the last one possibly shorter; nothing for an empty body.
+    Lines over `max_line_bytes` (default `MAX_LINE_BYTES`) are bad lines. The next chunk is read only once the
+    caller asks for it."""
     size = chunk_lines or CHUNK_LINES
     cap = max_line_bytes or MAX_LINE_BYTES
     chunk = LineChunk()
+    chunk_bytes = 0
     async for number, content in split_lines(body, cap):
         item = decode_line(number, content, cap)
         if item is None:
             continue
+        chunk_bytes += len(content or b"")
         if isinstance(item, BadLine):
             chunk.bad.append(item)
         else:
             chunk.records.append(item)
             chunk.lines.append(number)
-        if len(chunk) >= size:
+        if len(chunk) >= size or chunk_bytes >= CHUNK_BYTES:
             yield chunk
             chunk = LineChunk()
+            chunk_bytes = 0
     if len(chunk):
         yield chunk
 

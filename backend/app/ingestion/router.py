@@ -4,13 +4,22 @@ the two ingest routes also take an ingest API token (`jobcost tokens create --sc
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.requests import ClientDisconnect
 
-from app.api.deps import AdminUser, IngestCaller, SessionDep, start_writing
+from app.api.deps import (
+    AdminUser,
+    IngestCaller,
+    SessionDep,
+    SettingsDep,
+    recheck_ingest_caller,
+    release_connection,
+    start_writing,
+)
 from app.api.errors import error_responses, problem_body
 from app.core.errors import AppError, ContentTooLargeError, UnsupportedMediaTypeError
 from app.ingestion import ndjson
@@ -81,7 +90,11 @@ async def _read_batch(request: Request, media_type: str) -> list[Any]:
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise UnsupportedMediaTypeError(_UNSUPPORTED)
     try:
-        document = decode_json(await request.body())
+        body = await request.body()
+    except ClientDisconnect:
+        raise AppError("The request body ended early (the client disconnected); nothing was stored") from None
+    try:
+        document = decode_json(body)
     except JsonDecodeError as exc:
         raise _invalid_envelope((exc.position,), f"JSON decode error: {exc}", "json_invalid") from None
     if not isinstance(document, dict):
@@ -121,7 +134,8 @@ async def _read_batch(request: Request, media_type: str) -> list[Any]:
                           errors=[{"loc": ["body", "jobs"], "msg": "Field required", "type": "missing"}]),
     }),
 )
-async def ingest_jobs(request: Request, _: IngestCaller, session: SessionDep) -> IngestReport:
+async def ingest_jobs(request: Request, caller: IngestCaller, session: SessionDep,
+                      settings: SettingsDep) -> IngestReport:
     """Create, update or leave alone each job by its `job_id`, and cost it per UTC day.
 
     Each record is checked on its own: a bad one is reported in `errors` (its `index`, `job_id`, `field` and why)
@@ -131,25 +145,30 @@ async def ingest_jobs(request: Request, _: IngestCaller, session: SessionDep) ->
     (`GET /api/v1/prices`) in force, else `unpriced` (GPU-hours kept, no cost invented). Numbers may be JSON
     numbers or decimal strings; both are read exactly. An admin's token or an ingest API token.
 
-    **`application/json`**: `{"jobs": [...]}`, at most 10,000 jobs and 16 MiB, stored all together or not at all;
+    **`application/json`**: `{"jobs": [...]}`, at most 10,000 jobs and 16 MiB, written in one transaction (its
+    good records are stored together; a database failure stores none of them);
     `index` is the record's 0-based position in `jobs`.
 
     **`application/x-ndjson`** (also `application/ndjson`, `application/jsonl`, `application/x-jsonlines`): one
     job per line, any number of lines, read as they arrive. `index` is the 1-based line number. Blank lines are
     skipped and not counted in `received`; a line that is not JSON, not an object, not UTF-8 or over 1 MiB fails
-    alone (`field` null). Every 5,000 lines are stored and committed on their own, so a body cut off midway keeps
-    the chunks already committed (sending it again is safe: they come back `unchanged`), and a `job_id` repeated
-    in different chunks is a later update of the job (`updated`, or `unchanged` if identical), not `superseded`.
+    alone (`field` null). Every 5,000 lines (or 4 MiB of them) are stored and committed on their own, so a body
+    cut off midway keeps the chunks already committed (sending it again is safe: they come back `unchanged`), and
+    a `job_id` repeated in different chunks is a later update of the job (`updated`, or `unchanged` if
+    identical), not `superseded`. An ingest token revoked or expired mid-stream is refused (401) from the next
+    chunk on.
     """
     media_type = _media_type(request)
+    await release_connection(session)
     if media_type in ndjson.NDJSON_MEDIA_TYPES:
-        return await _ingest_ndjson(request, session)
+        return await _ingest_ndjson(request, session, lambda: recheck_ingest_caller(session, settings, caller))
     jobs = await _read_batch(request, media_type)
     await start_writing(session)
     return await JobIngestionService(session).ingest(jobs)
 
 
-async def _ingest_ndjson(request: Request, session: SessionDep) -> IngestReport:
+async def _ingest_ndjson(request: Request, session: SessionDep,
+                         recheck: Callable[[], Awaitable[None]]) -> IngestReport:
     """Ingest an NDJSON body chunk by chunk (`ndjson.CHUNK_LINES` lines), each in a write transaction of its own,
     taken only once the chunk has arrived (no write lock is held while the client sends); the reports are added
     up. A client that disconnects midway gets a 400 saying how much was committed (if it still listens). The
@@ -161,6 +180,7 @@ async def _ingest_ndjson(request: Request, session: SessionDep) -> IngestReport:
             report = None
             if chunk.records:
                 await start_writing(session)
+                await recheck()  # a token revoked mid-stream stops it here (401); earlier chunks stay
                 report = await service.ingest(chunk.records, indexes=chunk.lines)
                 await session.commit()
             total.add(chunk, report)

@@ -25,7 +25,8 @@ _TEAM_403 = problem_body(403, "forbidden", "Forbidden",
     summary="List jobs",
     response_model=JobList,
     responses=error_responses(401, 403, 422, 503, descriptions={
-        403: "A member filtered on a team (`team_id` or `team`) it does not belong to",
+        403: "A member filtered on a team (`team_id` or `team`) it does not belong to, or an ingest API token "
+             "(it may only ingest)",
         422: "A parameter out of range (`1 ≤ limit ≤ 100`, `0 ≤ skip`), malformed, reversed (`started_before` "
              "before `started_after`), unknown, or given twice (only `status` repeats)",
     }, examples={403: _TEAM_403, 422: _LIMIT_422}),

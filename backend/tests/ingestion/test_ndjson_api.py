@@ -336,3 +336,29 @@ async def test_the_openapi_document_shows_the_ndjson_body(app) -> None:
     records = [json.loads(text) for text in example.splitlines()]
     assert [r["job_id"] for r in records] == ["slurm-a:12345_7", "ft-0042"]
     assert "line number" in body["content"]["application/x-ndjson"]["schema"]["description"]
+
+
+async def test_an_ingest_token_revoked_mid_stream_is_refused_from_the_next_chunk(
+        client, sessionmaker, settings, monkeypatch) -> None:
+    # A stream has no end of its own: a stolen token's open stream must stop once the token is revoked.
+    from app.auth.api_tokens import ApiTokenService
+    from tests.factories import create_ingest_token, token_headers
+
+    monkeypatch.setattr(ndjson, "CHUNK_LINES", 2)
+    issued = await create_ingest_token(sessionmaker, settings)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield body_of(line(job("rv-1")), line(job("rv-2")))
+        yield body_of(line(job("rv-3")))  # the reader hands over chunk 1 only once it sees line 3 begin
+        async with sessionmaker() as session:
+            await ApiTokenService(session, settings).revoke(issued.record.id)
+            await session.commit()
+        yield body_of(line(job("rv-4")), line(job("rv-5")))
+
+    response = await client.post(INGEST, content=body(), headers={**NDJSON, **token_headers(issued.token)})
+
+    assert_unauthenticated(response)
+    assert "revoked" in response.json()["detail"]
+    async with sessionmaker() as session:
+        stored = set((await session.execute(select(Job.job_id).where(Job.job_id.like("rv-%")))).scalars())
+    assert stored == {"rv-1", "rv-2"}  # the chunk committed before the revocation stays; nothing after it

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from app.ingestion import ndjson
 from app.ingestion.ndjson import BadLine, LineChunk, ReportSum, decode_line, read_chunks, split_lines
 from app.ingestion.schemas import IngestError, IngestReport
 
@@ -111,3 +112,11 @@ def test_errors_past_1000_are_counted_in_errors_omitted() -> None:
     assert len(report.errors) == 1000
     assert report.errors[-1].index == 1000
     assert report.errors_omitted == 6
+
+
+async def test_a_chunk_also_ends_at_its_byte_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Lines that decode to large objects must not pile up 5,000 at a time: the chunk ends at CHUNK_BYTES of text.
+    monkeypatch.setattr(ndjson, "CHUNK_BYTES", 100)
+    line = b'{"job_id": "' + b"x" * 40 + b'"}\n'  # 55 bytes with its newline, 54 without
+    sizes = [len(chunk) async for chunk in read_chunks(stream([line * 5]), chunk_lines=1_000)]
+    assert sizes == [2, 2, 1]  # 54 + 54 ≥ 100 ends a chunk
