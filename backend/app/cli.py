@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError
 
 from app.auth.cli import tokens_app
 from app.auth.service import AuthService
@@ -45,7 +45,7 @@ app.add_typer(tokens_app, name="tokens")
 app.command("ingest")(ingest_command)
 
 # What an unreachable, unmigrated or refusing database raises: reported in one line, never as a traceback.
-DATABASE_ERRORS = (OperationalError, ProgrammingError, InterfaceError, OSError)
+DATABASE_ERRORS = (DBAPIError, InterfaceError, OSError, ArgumentError)  # DBAPIError covers Operational/Programming
 
 console = Console()
 err_console = Console(stderr=True)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -92,17 +93,20 @@ def tokens_list(database_url: DatabaseUrlOption = None) -> None:
     now = datetime.now(UTC)
     table = Table("id", "name", "scope", "created", "expires", "revoked", "last used", "state",
                   caption="times in UTC")
-    # A narrow terminal (under ~120 columns) folds cells onto more lines rather than cutting them short; the id
-    # stays whole, for `tokens revoke`.
+    # Every cell on one line, the id whole (for `tokens revoke`): the table is printed at its natural width even
+    # in a narrow terminal or a pipe (80 columns by default), where folded cells were unreadable.
     for column in table.columns:
-        column.overflow = "fold"
-    table.columns[0].no_wrap = True
+        column.no_wrap = True
     for token in tokens:
         # Cells are rendered as markup; a name may contain "[".
         table.add_row(str(token.id), escape(token.name or "-"), token.scope.value, _minute(token.created_at),
                       _minute(token.expires_at), _minute(token.revoked_at), _minute(token.last_used_at),
                       token_state(token, now))
-    console.print(table if tokens else "no API tokens")
+    if not tokens:
+        console.print("no API tokens")
+        return
+    # About 140 columns at most: a console at least that wide, whatever the terminal's (or the pipe's 80).
+    Console(width=max(console.width, 160)).print(table)
 
 
 @tokens_app.command("revoke")

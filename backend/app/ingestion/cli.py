@@ -171,14 +171,14 @@ def open_source(file: str) -> Source:
     """FILE (or standard input for `-`) as UTF-8 text; a byte-order mark is dropped. Raises ValueError."""
     if file == "-":
         binary = sys.stdin.buffer
-        return Source("standard input", io.TextIOWrapper(binary, encoding="utf-8-sig"), binary, None, False)
+        return Source("standard input", io.TextIOWrapper(binary, encoding="utf-8-sig", newline=""), binary, None, False)
     path = Path(file)
     try:
         opened: IO[bytes] = path.open("rb")
     except OSError as exc:
         raise ValueError(f"cannot read {file}: {exc.strerror or exc}") from None
     size = path.stat().st_size
-    return Source(file, io.TextIOWrapper(opened, encoding="utf-8-sig"), opened, size, True)
+    return Source(file, io.TextIOWrapper(opened, encoding="utf-8-sig", newline=""), opened, size, True)
 
 
 # --- sending ---------------------------------------------------------------------------------------------------
@@ -200,10 +200,20 @@ def _json_default(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
+def json_line(record: dict[str, Any], separators: tuple[str, str] = (",", ":")) -> str:
+    """`record` as one line of JSON: UTF-8 text as it is, except that a record holding a lone surrogate (which
+    UTF-8 cannot carry) is written with `\\u` escapes, so the service refuses that one record, not the request."""
+    text = json.dumps(record, ensure_ascii=False, separators=separators, default=_json_default)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(record, ensure_ascii=True, separators=separators, default=_json_default)
+    return text
+
+
 def ndjson_body(rows: list[MappedRow]) -> bytes:
     """The records of `rows` as an NDJSON body, one per line, UTF-8."""
-    return "".join(json.dumps(row.record, ensure_ascii=False, separators=(",", ":"), default=_json_default) + "\n"
-                   for row in rows).encode("utf-8")
+    return "".join(json_line(row.record) + "\n" for row in rows).encode("utf-8")
 
 
 @dataclass
@@ -423,7 +433,7 @@ def dry_run(run: Run, rows: Iterator[MappedRow]) -> ExitCode:
             else:
                 omitted += 1
     for row in shown:
-        _print(f"line {row.line}: " + json.dumps(row.record, ensure_ascii=False, default=_json_default))
+        _print(f"line {row.line}: " + json_line(row.record, separators=(", ", ": ")))
     print_tally(run)
     invalid = run.tally.mapped - valid
     _print(f"dry run, nothing sent: {valid:,} valid, {invalid:,} would be refused")
@@ -498,8 +508,13 @@ def ingest(
     unchanged, superseded, refused, with source line numbers). Exit status: 0 all accepted, 1 some refused (the
     rest are sent), 2 a usage error (nothing sent), 3 the service refused a request or could not be reached.
     """
+    token = (token or "").strip()  # a token file saved with CRLF or a trailing space
     if not dry_run_ and not token:
         _fail("--token (or JOBCOST_TOKEN) is required to send jobs; --dry-run checks the file without sending")
+    if token and not (token.isascii() and token.isprintable() and " " not in token):
+        # Never echo it: it is a secret, and the error would land in cron mail or CI logs.
+        _fail("--token (or JOBCOST_TOKEN) is not a token: it holds spaces or characters a token never has; check "
+              "the file or variable it came from")
     try:
         options = build_options(cluster=cluster, team=team, team_from=team_from, model_from=model_from,
                                 provider=provider, tz=tz, epoch=epoch, fields=fields, pairs=map_pairs or [],

@@ -212,3 +212,26 @@ def test_refusals_past_the_ones_shown_are_counted(export: Path, scripted) -> Non
     assert result.exit_code == 1, result.output
     assert result.stdout.count("line 2 job_id 'a1': f") == 20
     assert "… and 12 more reasons" in result.stdout
+
+
+def test_a_token_with_spaces_or_odd_characters_is_refused_without_echoing_it(export: Path, scripted) -> None:
+    sent = scripted(lambda request, n: httpx.Response(200, json=report(0)))
+    secret = "eyJhbGciOi.secret part"
+    result = invoke("ingest", str(export), "--format", "csv", "--token", secret)
+    assert result.exit_code == 2, result.output
+    assert "is not a token" in result.output and "secret" not in result.output
+    assert sent == []
+
+
+def test_a_token_read_from_a_crlf_file_is_trimmed(export: Path, scripted) -> None:
+    sent = scripted(lambda request, n: httpx.Response(200, json=report(len(lines_sent(request)),
+                                                                        created=len(lines_sent(request)))))
+    result = invoke("ingest", str(export), "--format", "csv", "--token", "tok-1\r\n")
+    assert sent and all(request.headers["authorization"] == "Bearer tok-1" for request in sent), result.output
+
+
+def test_a_record_with_a_lone_surrogate_is_sent_escaped_so_only_it_is_refused() -> None:
+    # UTF-8 cannot carry U+D800: unescaped, encoding the whole request failed and its good records were never sent.
+    line = ingest_cli.json_line({"job_id": "a\ud800", "team": "t"})
+    assert line == '{"job_id":"a\\ud800","team":"t"}'
+    assert ingest_cli.json_line({"job_id": "é"}) == '{"job_id":"é"}'

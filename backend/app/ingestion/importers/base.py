@@ -54,6 +54,22 @@ class ImportOptions:
     mapping: dict[str, str] = field(default_factory=dict)
 
 
+# The command-line spelling of each ImportOptions field, for messages.
+OPTION_FLAGS = {"cluster": "--cluster", "team": "--team", "team_from": "--team-from", "model_from": "--model-from",
+                "provider": "--provider", "tz": "--tz", "tz_name": "--tz", "epoch": "--epoch", "fields": "--fields",
+                "mapping": "--map/--map-file"}
+
+
+def refuse_unused_options(options: ImportOptions, format_name: str, *names: str) -> None:
+    """Raise ImporterConfigError naming the first of `names` (ImportOptions fields) that the user set although
+    `format_name` has no use for it: an option silently ignored would look applied."""
+    defaults = ImportOptions()
+    for name in names:
+        if getattr(options, name) != getattr(defaults, name):
+            raise ImporterConfigError(f"{OPTION_FLAGS[name]}: the {format_name} importer does not use this option "
+                                      f"(see docs/importers/); leave it out")
+
+
 @dataclass(slots=True)
 class Tally:
     """The account of one import: every row read is mapped, folded or skipped (with a reason).

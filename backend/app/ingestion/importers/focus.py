@@ -22,7 +22,15 @@ from decimal import Context, Decimal, InvalidOperation
 from typing import Any, ClassVar, TextIO
 
 from app.core.money import six_places
-from app.ingestion.importers.base import ImporterConfigError, ImportOptions, MappedRow, Tally, csv_records, rfc3339
+from app.ingestion.importers.base import (
+    ImporterConfigError,
+    ImportOptions,
+    MappedRow,
+    Tally,
+    csv_records,
+    refuse_unused_options,
+    rfc3339,
+)
 from app.ingestion.normalize import MAX_COST_USD, MAX_LABELS
 
 REQUIRED_COLUMNS = ("BilledCost", "ChargeCategory", "ChargePeriodStart", "ChargePeriodEnd")
@@ -158,6 +166,7 @@ class FocusImporter:
     format: ClassVar[str] = "focus"
 
     def __init__(self, options: ImportOptions) -> None:
+        refuse_unused_options(options, "focus", "mapping", "epoch", "fields")
         self.options = options
 
     def read(self, stream: TextIO, tally: Tally) -> Iterator[MappedRow]:
@@ -308,7 +317,7 @@ def _tags(text: str | None, summary: _Summary) -> dict[str, str]:
         return {}
     try:
         document = json.loads(text, object_pairs_hook=_Pairs, parse_float=str, parse_int=str, parse_constant=str)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the decoder's depth
         document = None
     if not isinstance(document, _Pairs):
         summary.bad_tag_rows += 1
@@ -388,11 +397,11 @@ def _instant(text: str, tz: tzinfo) -> datetime | None:
     """An ISO 8601 timestamp; one without an offset is read in `tz`. UTC, cut to the millisecond."""
     try:
         value = datetime.fromisoformat(text.strip())
-    except ValueError:
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=tz)
+        value = value.astimezone(UTC)
+    except (ValueError, OverflowError):  # not a timestamp, or out of datetime's range once in UTC (year 1)
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=tz)
-    value = value.astimezone(UTC)
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 

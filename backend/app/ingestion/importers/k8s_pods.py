@@ -23,7 +23,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any, ClassVar, TextIO
 
-from app.ingestion.importers.base import ImporterConfigError, ImportOptions, MappedRow, Tally, csv_records, rfc3339
+from app.ingestion.importers.base import (
+    ImporterConfigError,
+    ImportOptions,
+    MappedRow,
+    Tally,
+    csv_records,
+    refuse_unused_options,
+    rfc3339,
+)
 from app.ingestion.normalize import EARLIEST, MAX_RUN
 
 TIME_COLUMNS = ("creation_time", "scheduled_time", "deletion_time")
@@ -130,6 +138,8 @@ class PodListImporter:
     format: ClassVar[str] = "k8s-pods"
 
     def __init__(self, options: ImportOptions) -> None:
+        # Trace times are offsets from --epoch, so no zone applies; the layouts are fixed, so no --fields.
+        refuse_unused_options(options, "k8s-pods", "fields", "tz_name")
         self.options = options
 
     def read(self, stream: TextIO, tally: Tally) -> Iterator[MappedRow]:

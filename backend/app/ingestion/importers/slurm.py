@@ -78,10 +78,9 @@ def parse_sacct_time(text: str, tz: tzinfo) -> datetime | None:
         raise ValueError(f"{text!r} is not a sacct time (YYYY-MM-DDTHH:MM:SS, Unknown or None)")
     try:
         year, month, day, hour, minute, second = (int(part) for part in match.groups())
-        local = datetime(year, month, day, hour, minute, second, tzinfo=tz)
-    except ValueError:
+        return datetime(year, month, day, hour, minute, second, tzinfo=tz).astimezone(UTC)
+    except (ValueError, OverflowError):  # not a date, or out of datetime's range once moved to UTC (year 1)
         raise ValueError(f"{text!r} is not a real date and time") from None
-    return local.astimezone(UTC)
 
 
 
@@ -549,7 +548,10 @@ class SlurmImporter:
             seconds = parse_duration(text)
         except ValueError as exc:
             raise _Skip("unreadable Elapsed", f"Elapsed: {exc}") from None
-        return started + timedelta(microseconds=int(seconds * 1_000_000))
+        try:
+            return started + timedelta(microseconds=int(seconds * 1_000_000))
+        except OverflowError:
+            raise _Skip("unreadable Elapsed", f"Elapsed: {text!r} runs past the year 9999") from None
 
     def _cluster(self, cells: dict[str, str]) -> str:
         """`--cluster`, else the row's `Cluster` column, else "" (no namespace)."""

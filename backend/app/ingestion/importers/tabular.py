@@ -79,9 +79,9 @@ def local_time_to_utc(text: str, options: ImportOptions, tally: Tally) -> str:
     try:
         local = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micros,
                          tzinfo=options.tz)
-    except ValueError:
+        instant = local.astimezone(UTC)
+    except (ValueError, OverflowError):  # not a date, or out of datetime's range once moved to UTC (year 1)
         raise _Skip("local time that cannot be read", f"{text.strip()!r} is not a real date and time") from None
-    instant = local.astimezone(UTC)
     if instant.astimezone(options.tz).replace(tzinfo=None) != local.replace(tzinfo=None):
         raise _Skip("local time that cannot be read",
                     f"{text.strip()!r} does not exist in {options.tz_name} (the clocks went forward)")

@@ -262,3 +262,14 @@ def test_amounts_out_of_range_or_unreadable(amount: str) -> None:
     assert rows == []
     assert tally.skipped == {"bad BilledCost": 1}
     assert tally.skipped_amounts == {}
+
+
+@pytest.mark.parametrize(("option", "value", "flag"), [
+    ("mapping", {"team": "BillingAccountName"}, "--map/--map-file"),
+    ("epoch", datetime(2024, 1, 1, tzinfo=UTC), "--epoch"),
+    ("fields", ("Id", "BilledCost"), "--fields"),
+])
+def test_options_focus_cannot_use_are_refused_not_ignored(option: str, value: object, flag: str) -> None:
+    # A --map that was silently dropped would look applied: the team would still come from SubAccountName.
+    with pytest.raises(ImporterConfigError, match=flag):
+        importer_for("focus")(ImportOptions(**{option: value}))

@@ -10,6 +10,7 @@ import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -244,3 +245,13 @@ def test_times_that_are_not_plain_seconds(value: str) -> None:
     assert rows == []
     assert tally.skipped == {"bad time": 1}
     assert tally.examples["bad time"] == [f"line 2: deletion_time {value!r} is not a number of seconds ≥ 0"]
+
+
+@pytest.mark.parametrize(("options", "flag"), [
+    ({"fields": ("name", "num_gpu")}, "--fields"),
+    ({"tz": ZoneInfo("Asia/Shanghai"), "tz_name": "Asia/Shanghai"}, "--tz"),
+])
+def test_options_k8s_pods_cannot_use_are_refused_not_ignored(options: dict[str, object], flag: str) -> None:
+    # Trace times count from --epoch (no zone applies) and the layouts are fixed (no --fields).
+    with pytest.raises(ImporterConfigError, match=flag):
+        importer_for("k8s-pods")(ImportOptions(team="t", epoch=datetime(2025, 1, 1, tzinfo=UTC), **options))
