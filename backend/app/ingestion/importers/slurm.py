@@ -479,17 +479,20 @@ class SlurmImporter:
             tally.skip("pending array range", number,
                        f"{job_id.job}: tasks not started yet (each is listed with its own id once it runs)")
             return None
+        # Steps are matched to their job within one cluster: `5.batch` of cluster b is not a step of a:5.
+        cluster = self._cluster(cells)
+        book_key = f"{cluster}:{job_id.job}" if cluster else job_id.job
         if job_id.step is not None:
-            book.step(job_id.job, number, tally)
+            book.step(book_key, number, tally)
             return None
         try:
             record = self._record(job_id.job, cells, tally)
         except _Skip as skip:
             tally.skip(skip.reason, number, skip.detail)
-            book.job(job_id.job, False, tally)
+            book.job(book_key, False, tally)
             return None
         tally.map()
-        book.job(job_id.job, True, tally)
+        book.job(book_key, True, tally)
         return MappedRow(number, record)
 
     def _record(self, job: str, cells: dict[str, str], tally: Tally) -> dict[str, Any]:

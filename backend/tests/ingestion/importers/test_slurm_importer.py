@@ -434,3 +434,19 @@ def test_records_are_yielded_as_rows_are_read() -> None:
     assert first.record["job_id"] == "1" and stream.handed == 1
     assert sum(1 for _ in records) == 999 and stream.handed == 1000
     tally.check()
+
+
+def test_steps_are_matched_to_their_job_within_their_cluster() -> None:
+    # Two clusters in one export, both with a job 5 and a job 6: b's 5.batch is not a step of a:5, and a's 6.batch
+    # is folded into a:6 even though b:6 was skipped (no team).
+    body = ("Cluster|JobID|Account|State|Start|End\n"
+            "a|5|nlp|COMPLETED|2026-01-14T08:00:00|2026-01-14T09:00:00\n"
+            "b|5.batch|nlp|COMPLETED|2026-01-14T08:00:00|2026-01-14T09:00:00\n"
+            "b|6||COMPLETED|2026-01-14T08:00:00|2026-01-14T09:00:00\n"
+            "a|6|nlp|COMPLETED|2026-01-14T08:00:00|2026-01-14T09:00:00\n"
+            "a|6.batch|nlp|COMPLETED|2026-01-14T08:00:00|2026-01-14T09:00:00\n")
+    rows, tally = run(body, provider="aws")
+    assert sorted(row.record["job_id"] for row in rows) == ["a:5", "a:6"]
+    assert (tally.rows_read, tally.mapped, tally.folded) == (5, 2, 1)
+    assert tally.skipped == {"no team": 1, "step without its job": 1}
+    tally.check()
