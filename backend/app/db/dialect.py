@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,3 +42,7 @@ async def serialize_job_writers(session: AsyncSession) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(select(func.pg_advisory_xact_lock(JOB_WRITERS_LOCK)))
+        # The connections force custom plans for the reports (generic plans made year-long sums 2-3x slower), but
+        # the foreign-key checks of a bulk insert run one cached query per row: forced to replan each time, the
+        # snapshot inserts took 2.1x as long (bench/README.md). Writers go back to the default for this transaction.
+        await session.execute(text("SET LOCAL plan_cache_mode = auto"))

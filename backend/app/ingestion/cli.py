@@ -42,7 +42,7 @@ from app.pricing.catalog import default_catalog
 
 INGEST_PATH = "/api/v1/admin/ingest/jobs"
 DEFAULT_URL = "http://127.0.0.1:8000"
-DEFAULT_CHUNK_SIZE = 5_000
+DEFAULT_CHUNK_SIZE = 10_000
 MAX_CHUNK_SIZE = 100_000
 ERRORS_SHOWN = 20
 RECORDS_SHOWN = 3

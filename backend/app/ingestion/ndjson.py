@@ -28,8 +28,8 @@ NDJSON_MEDIA_TYPES = frozenset({"application/x-ndjson", "application/ndjson", "a
 # Lines (records and bad lines; blank lines not counted) given to the service, and committed, at a time; a chunk
 # also ends once its lines reach CHUNK_BYTES, so the decoded records in memory stay bounded whatever the lines
 # hold (a 1 MiB line of `[{},{},…]` decodes to some 23 MB of Python objects).
-CHUNK_LINES = 5_000
-CHUNK_BYTES = 4 * 1024 * 1024
+CHUNK_LINES = 10_000
+CHUNK_BYTES = 8 * 1024 * 1024
 # The longest line read. A job record is at most ~60 KB (50 labels of 1,024 characters); past this, the line is
 # refused and the rest of it is skipped without being kept in memory.
 MAX_LINE_BYTES = 1024 * 1024

@@ -152,7 +152,7 @@ async def ingest_jobs(request: Request, caller: IngestCaller, session: SessionDe
     **`application/x-ndjson`** (also `application/ndjson`, `application/jsonl`, `application/x-jsonlines`): one
     job per line, any number of lines, read as they arrive. `index` is the 1-based line number. Blank lines are
     skipped and not counted in `received`; a line that is not JSON, not an object, not UTF-8 or over 1 MiB fails
-    alone (`field` null). Every 5,000 lines (or 4 MiB of them) are stored and committed on their own, so a body
+    alone (`field` null). Every 10,000 lines (or 8 MiB of them) are stored and committed on their own, so a body
     cut off midway keeps the chunks already committed (sending it again is safe: they come back `unchanged`), and
     a `job_id` repeated in different chunks is a later update of the job (`updated`, or `unchanged` if
     identical), not `superseded`. An ingest token revoked or expired mid-stream is refused (401) from the next
