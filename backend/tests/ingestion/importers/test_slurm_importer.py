@@ -68,10 +68,10 @@ def test_gpu_fixture_every_row_is_accounted_for() -> None:
                                    "step of a skipped job": 1, "wrong number of fields": 1}
     assert tally.examples["pending array range"] == [
         "line 11: 9002_[2-9%2]: tasks not started yet (each is listed with its own id once it runs)"]
-    assert tally.examples["step without its job"] == ["line 23: no row of job 9009 in the file"]
+    assert tally.examples["step without its job"] == ["line 23: no row of job gpu-a:9009 in the file"]
     assert tally.examples["no team"] == [
         "line 24: Account is empty (pass --team NAME to import every job under one team)"]
-    assert tally.examples["step of a skipped job"] == ["line 25: job 9010 was skipped"]
+    assert tally.examples["step of a skipped job"] == ["line 25: job gpu-a:9010 was skipped"]
     assert tally.examples["wrong number of fields"] == ["line 26: 8 fields, expected 12"]
     assert [row.line for row in rows] == [3, 7, 9, 12, 13, 15, 16, 19, 20, 22, 27]
     assert "ignored 1 blank, 1 comment (#) line(s): they are not rows" in tally.notes
