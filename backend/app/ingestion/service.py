@@ -200,9 +200,9 @@ class JobIngestionService:
         await serialize_job_writers(session)
         await reset_staging(session, STAGED_JOBS, STAGED_SNAPSHOTS)
         proposed = {p.job.job_id: uuid.uuid4() for p in chunk}
+        team_of = {p.job.job_id: team_ids[team_name_key(p.job.team)] for p in chunk}
         await load_staging(session, STAGED_JOBS,
-                           [self._job_row(p, proposed[p.job.job_id], team_ids[team_name_key(p.job.team)], now)
-                            for p in chunk])
+                           [self._job_row(p, proposed[p.job.job_id], team_of[p.job.job_id], now) for p in chunk])
         staged = STAGED_JOBS.c
         columns = [c.name for c in STAGED_JOBS.columns]
         new_jobs = (insert_for(session, _JOBS)
@@ -216,7 +216,7 @@ class JobIngestionService:
         )).all()
         written = {job_id: pk for pk, job_id in [*created, *changed]}
         snapshots = [row for p in chunk if p.job.job_id in written
-                     for row in self._snapshot_rows(p, written[p.job.job_id], team_ids[team_name_key(p.job.team)])]
+                     for row in self._snapshot_rows(p, written[p.job.job_id], team_of[p.job.job_id])]
         await load_staging(session, STAGED_SNAPSHOTS, snapshots)
         changed_ids = select(_JOBS.c.id).where(differs)
         deltas = [leaving_snapshots(changed_ids)] if changed else []
