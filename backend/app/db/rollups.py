@@ -25,12 +25,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.aggregates import SPLIT
 from app.db.dialect import insert_for
 from app.db.models import CostSnapshot, DailyModelCost, DailyTeamCost, DailyUsageCost, Job
 from app.db.models.daily_cost import NONE_KEY, SUM_COLUMNS
 from app.db.staging import STAGED_SNAPSHOTS
 
-_SPLIT = 1_000_000  # the amounts' two parts: quotient and remainder of 10^6 (as app/db/aggregates.py)
 KEY_COLUMNS = ("day", "team_id", "model_key", "gpu_type_key", "provider_key")
 _GRAINS = (
     (DailyTeamCost.__table__, ("day", "team_id")),
@@ -45,8 +45,8 @@ def _terms(keys: list[ColumnElement[Any]], gpu_us: ColumnElement[Any], cost_micr
     gpu = type_coerce(gpu_us, BigInteger)
     cost = type_coerce(cost_micros, BigInteger)
     unpriced = case((cost.is_(None), gpu), else_=0)
-    parts = [func.coalesce(cost // _SPLIT, 0), func.coalesce(cost % _SPLIT, 0), gpu // _SPLIT, gpu % _SPLIT,
-             unpriced // _SPLIT, unpriced % _SPLIT, literal_column("1"), first_day]
+    parts = [func.coalesce(cost // SPLIT, 0), func.coalesce(cost % SPLIT, 0), gpu // SPLIT, gpu % SPLIT,
+             unpriced // SPLIT, unpriced % SPLIT, literal_column("1"), first_day]
     signed = parts if sign > 0 else [-part for part in parts]
     return [*keys, *(part.label(name) for part, name in zip(signed, SUM_COLUMNS, strict=True))]
 

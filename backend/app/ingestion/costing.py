@@ -8,6 +8,7 @@ largest remainder, so a job's days sum to its cost exactly and no day is negativ
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -90,14 +91,9 @@ def spread(total: int, exact: Sequence[Fraction]) -> list[int]:
     (earlier items first on ties). `total` must lie between the sum of the floors and that sum plus the number
     of non-integral shares, which holds whenever `total` is the sum of `exact` rounded to an integer.
     """
-    floors = [share.numerator // share.denominator for share in exact]
-    missing = total - sum(floors)
-    if missing < 0 or missing > sum(1 for share in exact if share.denominator != 1):
-        raise ValueError(f"cannot spread {total} over shares summing to {sum(exact, Fraction(0))}")
-    by_remainder = sorted(range(len(exact)), key=lambda i: (-(exact[i] - floors[i]), i))
-    for i in by_remainder[:missing]:
-        floors[i] += 1
-    return floors
+    denominator = math.lcm(*(share.denominator for share in exact)) if exact else 1
+    return _spread_over(total, [share.numerator * (denominator // share.denominator) for share in exact],
+                        denominator)
 
 
 def price_at(points: Sequence[PricePoint], ms: int) -> PricePoint | None:

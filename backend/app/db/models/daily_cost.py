@@ -11,7 +11,7 @@ A missing model, GPU type or provider is stored as `""` in the key (`NONE_KEY`),
 primary key and `""` is never a stored name.
 
 Each amount is kept in two BIGINT parts, the sums of the snapshots' quotients and remainders of 10^6 (as
-`app.db.aggregates.split_sum` reads them), so a cell cannot overflow 64 bits on SQLite however many jobs near the
+`app.db.aggregates` describes), so a cell cannot overflow 64 bits on SQLite however many jobs near the
 billed-cost limit it holds: micro-USD (`cost_*`, priced snapshots only), GPU-microseconds (`gpu_*`) and
 unpriced GPU-microseconds (`unpriced_*`). `job_count` is the number of jobs with a snapshot on that day;
 `jobs_started` the number whose first snapshot day it is. A job's snapshot days are consecutive, so the jobs of a
