@@ -1,17 +1,21 @@
-"""`/analytics/cost/…`: what was spent in a window of UTC days, by team and by model."""
+"""`/analytics/cost…`: what was spent in a window of UTC days, grouped and stepped as asked (as JSON or CSV), and
+the by-team and by-model reports."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
 
+from app.analytics import csv_export
+from app.analytics.query_schemas import QUERY_EXAMPLE, REPEATABLE, CostQuery, CostQueryReport
 from app.analytics.schemas import CostWindowQuery, ModelCostReport, TeamCostReport
 from app.analytics.service import CostAnalyticsService
 from app.api.deps import ScopeDep, SessionDep, single_valued_query
 from app.api.errors import error_responses, problem_body
 
-router = APIRouter(prefix="/analytics/cost", tags=["analytics"], dependencies=[single_valued_query()])
+router = APIRouter(prefix="/analytics/cost", tags=["analytics"])
 
 
 def _responses() -> dict[int | str, dict[str, Any]]:
@@ -39,8 +43,59 @@ catalog price: counted in `gpu_hours`, never given an invented cost. Amounts are
 decimal strings. Admins see every team; members only their teams."""
 
 
+_QUERY_422 = problem_body(422, "validation-error", "Validation error", "Invalid request: query.group_by", errors=[
+    {"loc": ["query", "group_by"], "msg": "unknown dimension 'region': use team, model, gpu_type, provider, user, "
+                                          "status or label:KEY", "type": "dimension"}])
+_CSV_EXAMPLE = "".join(csv_export.report_lines(CostQueryReport.model_validate(QUERY_EXAMPLE)))
+
+
+@router.get(
+    "", summary="Cost by any dimensions, over time", response_model=CostQueryReport,
+    dependencies=[single_valued_query(*REPEATABLE)],
+    responses={200: {"content": {"text/csv": {"example": _CSV_EXAMPLE}},
+                     "description": "The report as JSON, or its rows as CSV with `format=csv` / `Accept: text/csv`"},
+               **error_responses(401, 403, 422, 503, descriptions={
+                   403: "A member named a team (`team_id` or `team`) it does not belong to, or an ingest API token",
+                   422: "An unknown or repeated dimension, more than 3, a bad date, `end` before `start`, a "
+                        "`label` filter not KEY:VALUE, `limit` out of 1–1000, a single-valued parameter given "
+                        "twice, or an unknown parameter"}, examples={422: _QUERY_422})},
+    description="""
+Cost, GPU-hours, unpriced GPU-hours, wasted cost and distinct jobs, grouped by up to three dimensions (`team`,
+`model`, `gpu_type`, `provider`, `user`, `status`, `label:KEY`) and stepped by UTC day, ISO week or calendar month,
+with totals over the window. For example `group_by=team&step=week&start=2026-01-01&end=2026-03-31` is each team's
+spend per week of the quarter; `group_by=status` shows what failed work cost.
+
+- **Window**: UTC days, `start` and `end` both included; either may be left out. A period is clipped to it.
+- **Filters** are repeatable: values of one filter are alternatives (OR); different filters must all hold (AND).
+- **Rows**: a group's value is null for jobs without it (no model, say). `job_count` is the distinct jobs that
+  ran in the row's period; `totals.job_count` counts each job once over the window, so it is not the rows' sum.
+  With `limit`, each period keeps its top groups and sums the rest into an `other: true` row: the rows of a
+  period always add up to the period's total.
+- **Wasted cost** is the cost of jobs whose status (as last ingested) is failed, cancelled or preempted: spend on
+  work that did not complete. A job's whole cost counts, on the days it ran.
+- **CSV**: `format=csv` (or `Accept: text/csv`) sends the rows as a CSV file (`period_start, period_end`, the
+  dimensions with `team_id` after `team`, `other`, then the measures), with the same decimal strings.
+- Admins see every team; members only their teams, whatever the dimension.
+- Read from rollups kept with the snapshots: in milliseconds at 10 million jobs. `label:KEY` dimensions and
+  `label` filters read the snapshots themselves, and are slower on large databases.
+""" + _WINDOW,
+)
+async def cost_query(query: Annotated[CostQuery, Query()], request: Request, scope: ScopeDep,
+                     session: SessionDep) -> Any:
+    """The analytics query (see `CostAnalyticsService.query`) as JSON, or with `format=csv` / `Accept: text/csv`
+    as a CSV attachment; 403 for a member's foreign team filter, 422 for a bad parameter."""
+    report = await CostAnalyticsService(session, scope).query(query)
+    accept = request.headers.get("accept", "")
+    wants_csv = query.format == "csv" or (query.format is None and accept.split(",")[0].strip().startswith("text/csv"))
+    if not wants_csv:
+        return report
+    return StreamingResponse(csv_export.report_lines(report), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{csv_export.file_name(report)}"'})
+
+
 @router.get(
     "/by-team", summary="Cost by team", response_model=TeamCostReport, responses=_responses(),
+    dependencies=[single_valued_query()],
     description="Cost, GPU-hours, unpriced GPU-hours and job count per team, with totals, sorted by cost "
                 "descending then team name.\n" + _WINDOW,
 )
@@ -53,6 +108,7 @@ async def cost_by_team(window: Annotated[CostWindowQuery, Query()], scope: Scope
 
 @router.get(
     "/by-model", summary="Cost by model", response_model=ModelCostReport, responses=_responses(),
+    dependencies=[single_valued_query()],
     description="Cost, GPU-hours, unpriced GPU-hours and job count per model, with totals, sorted by cost "
                 "descending then model name; jobs without a model are grouped under `model_name: null`.\n"
                 + _WINDOW,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import Date, Table, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 
 def insert_for(session: AsyncSession, table: Table | Any) -> Any:
@@ -46,3 +49,39 @@ async def serialize_job_writers(session: AsyncSession) -> None:
         # the foreign-key checks of a bulk insert run one cached query per row: forced to replan each time, the
         # snapshot inserts took 2.1x as long (bench/README.md). Writers go back to the default for this transaction.
         await session.execute(text("SET LOCAL plan_cache_mode = auto"))
+
+
+class month_start(FunctionElement[date]):  # noqa: N801 - used like a SQL function
+    """The first day of the UTC calendar month of a DATE expression, as a DATE, on either database."""
+
+    type = Date()
+    inherit_cache = True
+
+
+class week_start(FunctionElement[date]):  # noqa: N801 - used like a SQL function
+    """The Monday of the ISO week (Monday to Sunday) of a DATE expression, as a DATE, on either database."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(month_start, "postgresql")
+def _month_start_pg(element: month_start, compiler: Any, **kw: Any) -> str:
+    return f"CAST(date_trunc('month', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+@compiles(month_start, "sqlite")
+def _month_start_sqlite(element: month_start, compiler: Any, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)}, 'start of month')"
+
+
+@compiles(week_start, "postgresql")
+def _week_start_pg(element: week_start, compiler: Any, **kw: Any) -> str:
+    return f"CAST(date_trunc('week', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+@compiles(week_start, "sqlite")
+def _week_start_sqlite(element: week_start, compiler: Any, **kw: Any) -> str:
+    # strftime('%w') is 0 on Sunday: back (w + 6) % 7 days to the Monday.
+    day = compiler.process(element.clauses, **kw)
+    return f"date({day}, '-' || ((CAST(strftime('%w', {day}) AS INTEGER) + 6) % 7) || ' days')"

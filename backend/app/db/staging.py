@@ -48,9 +48,11 @@ STAGED_SNAPSHOTS = _temporary(
     "jobcost_staged_snapshots",
     Column("job_pk", Uuid()), Column("day", Date()), Column("run_ms", BigInteger()), Column("gpu_us", BigInteger()),
     Column("cost_micros", BigInteger()),
-    # The rollup keys of the snapshot's job ("" for a missing name) and 1 on the job's first snapshot day.
+    # The rollup keys of the snapshot's job ("" for a missing name), 1 on the job's first snapshot day, the day's
+    # month (its first day) and 1 on the job's first snapshot day of that month.
     Column("team_id", Uuid()), Column("model_key", String(255)), Column("gpu_type_key", String(64)),
-    Column("provider_key", String(64)), Column("first_day", Integer()),
+    Column("provider_key", String(64)), Column("user_key", String(255)), Column("status_key", String(16)),
+    Column("first_day", Integer()), Column("month", Date()), Column("first_in_month", Integer()),
 )
 """The new cost snapshots of the jobs a chunk creates or changes, with what the daily rollups are keyed by."""
 

@@ -250,13 +250,21 @@ class JobIngestionService:
 
     @staticmethod
     def _snapshot_rows(p: _Prepared, job_pk: uuid.UUID, team_id: uuid.UUID) -> list[dict[str, Any]]:
-        """The staged snapshots of one job: its days, with its rollup keys; the first day is flagged."""
+        """The staged snapshots of one job: its days, with its rollup keys; its first day, and its first day of
+        each month, are flagged (its days come in order)."""
         job = p.job
         keys = {"team_id": team_id, "model_key": job.model_name or NONE_KEY,
-                "gpu_type_key": job.gpu_type or NONE_KEY, "provider_key": job.provider or NONE_KEY}
-        return [{"job_pk": job_pk, "day": d.day, "run_ms": d.run_ms, "gpu_us": d.gpu_us,
-                 "cost_micros": d.cost_micros, "first_day": int(i == 0), **keys}
-                for i, d in enumerate(p.costing.days)]
+                "gpu_type_key": job.gpu_type or NONE_KEY, "provider_key": job.provider or NONE_KEY,
+                "user_key": job.user_name or NONE_KEY, "status_key": job.status.value}
+        rows = []
+        month = None
+        for i, d in enumerate(p.costing.days):
+            day_month = d.day.replace(day=1)
+            rows.append({"job_pk": job_pk, "day": d.day, "run_ms": d.run_ms, "gpu_us": d.gpu_us,
+                         "cost_micros": d.cost_micros, "first_day": int(i == 0), "month": day_month,
+                         "first_in_month": int(day_month != month), **keys})
+            month = day_month
+        return rows
 
     @staticmethod
     def _log(report: IngestReport) -> None:

@@ -8,6 +8,7 @@ cannot probe for team names), and with no filter a member reads its own teams on
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, false, select, true
@@ -43,17 +44,28 @@ class TeamScope:
 
         Raises ForbiddenError (403) when a member's filter names a team outside its teams.
         """
+        return await self.narrow_many(session, team_ids=() if team_id is None else (team_id,),
+                                      teams=() if team is None else (team,))
+
+    async def narrow_many(self, session: AsyncSession, *, team_ids: Sequence[uuid.UUID] = (),
+                          teams: Sequence[str] = ()) -> frozenset[uuid.UUID] | None:
+        """As `narrow`, for filters that may each name several teams: the ids of `team_ids` are alternatives, so
+        are the names of `teams`, and the two filters must both hold. Unknown names match nothing.
+
+        Raises ForbiddenError (403) when a member names (by id or name) any team outside its teams.
+        """
         allowed = self.team_ids
-        if team_id is not None:
-            if allowed is not None and team_id not in allowed:
+        if team_ids:
+            if allowed is not None and not set(team_ids) <= allowed:
                 raise ForbiddenError("You can read only your own teams' jobs and costs; team_id is not one of them")
-            allowed = frozenset({team_id}) if allowed is None else allowed & {team_id}
-        if team is not None:
-            key = team_name_key(team)
-            found = (await session.execute(select(Team.id).where(Team.name_key == key))).scalar_one_or_none()
-            if self.team_ids is not None and found not in self.team_ids:
+            allowed = frozenset(team_ids) if allowed is None else allowed & set(team_ids)
+        if teams:
+            keys = sorted({team_name_key(name) for name in teams})
+            found = {row.name_key: row.id for row in await session.execute(
+                select(Team.id, Team.name_key).where(Team.name_key.in_(keys)))}
+            if self.team_ids is not None and (len(found) < len(keys) or not set(found.values()) <= self.team_ids):
                 raise ForbiddenError("You can read only your own teams' jobs and costs; team is not one of them")
-            named = frozenset() if found is None else frozenset({found})
+            named = frozenset(found.values())
             allowed = named if allowed is None else allowed & named
         return allowed
 

@@ -77,6 +77,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", f"{API}/jobs/"): Rule(Access.scoped, 200, always(200), {}),  # the same list, with a trailing slash
     ("GET", f"{API}/jobs/{{job_id:path}}"): Rule(
         Access.scoped, 200, lambda matrix, caller: 200 if DETAIL_JOB in matrix.job_ids_of(caller) else 404, {}),
+    ("GET", f"{API}/analytics/cost"): Rule(Access.scoped, 200, always(200), {}),
     ("GET", f"{API}/analytics/cost/by-team"): Rule(Access.scoped, 200, always(200), {}),
     ("GET", f"{API}/analytics/cost/by-model"): Rule(Access.scoped, 200, always(200), {}),
     ("GET", f"{API}/admin/users"): Rule(Access.admin, 200, always(403), {}),

@@ -20,16 +20,25 @@ from tests.analytics.conftest import BY_MODEL, BY_TEAM
 from tests.ingestion.conftest import TEST_PROVIDER, ingest_ok
 
 SPLIT = 1_000_000
-SUMS = ("cost_hi", "cost_lo", "gpu_hi", "gpu_lo", "unpriced_hi", "unpriced_lo", "job_count", "jobs_started")
+SUMS = ("cost_hi", "cost_lo", "gpu_hi", "gpu_lo", "unpriced_hi", "unpriced_lo", "wasted_hi", "wasted_lo",
+        "job_count", "jobs_started")
 GRAINS = {
     "daily_team_costs": ("day", "team_id"),
     "daily_model_costs": ("day", "model_key"),
-    "daily_usage_costs": ("day", "team_id", "model_key", "gpu_type_key", "provider_key"),
+    "daily_status_costs": ("day", "status_key"),
+    "daily_gpu_costs": ("day", "gpu_type_key", "provider_key"),
+    "daily_team_status_costs": ("day", "team_id", "status_key"),
+    "daily_team_gpu_costs": ("day", "team_id", "gpu_type_key", "provider_key"),
+    "daily_team_model_costs": ("day", "team_id", "model_key"),
+    "monthly_team_model_costs": ("month", "team_id", "model_key"),
+    "daily_usage_costs": ("day", "team_id", "model_key", "gpu_type_key", "provider_key", "user_key", "status_key"),
 }
+WASTED = {"failed", "cancelled", "preempted"}
 TEAMS = ("vision", "nlp", "speech")
 MODELS = ("resnet", "llama", None)
 GPUS = ("H100", "A100-80GB", "no-such-gpu", None)
 PROVIDERS = (TEST_PROVIDER, "aws", None)
+USERS = ("ada", "grace", "alan")
 
 
 def _uuid(value: Any) -> str:
@@ -42,30 +51,43 @@ def _day(value: Any) -> date:
 
 async def snapshot_rows(session: AsyncSession) -> list[dict[str, Any]]:
     result = await session.execute(text(
-        "SELECT s.job_pk, s.day, s.gpu_us, s.cost_micros, j.team_id, j.model_name, j.gpu_type, j.provider "
+        "SELECT s.job_pk, s.day, s.gpu_us, s.cost_micros, j.team_id, j.model_name, j.gpu_type, j.provider, "
+        "j.user_name, j.status "
         "FROM cost_snapshots s JOIN jobs j ON j.id = s.job_pk"))
     return [dict(row._mapping) | {"day": _day(row.day), "team_id": _uuid(row.team_id)} for row in result]
 
 
 def expected_cells(rows: list[dict[str, Any]]) -> dict[str, dict[tuple[Any, ...], dict[str, int]]]:
-    """The three grains summed from the snapshot rows, by plain Python arithmetic."""
+    """Every grain summed from the snapshot rows, by plain Python arithmetic: a day cell counts the jobs with a
+    snapshot that day, a month cell each job once per month."""
     first_day: dict[Any, date] = {}
     for row in rows:
         first_day[row["job_pk"]] = min(first_day.get(row["job_pk"], row["day"]), row["day"])
     cells: dict[str, dict[tuple[Any, ...], dict[str, int]]] = {name: defaultdict(lambda: dict.fromkeys(SUMS, 0))
                                                               for name in GRAINS}
+    month_jobs: dict[tuple[Any, ...], set[Any]] = defaultdict(set)
     for row in rows:
-        keys = {"day": row["day"], "team_id": row["team_id"], "model_key": row["model_name"] or "",
-                "gpu_type_key": row["gpu_type"] or "", "provider_key": row["provider"] or ""}
+        keys = {"day": row["day"], "month": row["day"].replace(day=1), "team_id": row["team_id"],
+                "model_key": row["model_name"] or "", "gpu_type_key": row["gpu_type"] or "",
+                "provider_key": row["provider"] or "", "user_key": row["user_name"] or "",
+                "status_key": row["status"]}
         cost, gpu = row["cost_micros"], row["gpu_us"]
         unpriced = gpu if cost is None else 0
+        wasted = (cost or 0) if row["status"] in WASTED else 0
         parts = {"cost_hi": (cost or 0) // SPLIT, "cost_lo": (cost or 0) % SPLIT, "gpu_hi": gpu // SPLIT,
                  "gpu_lo": gpu % SPLIT, "unpriced_hi": unpriced // SPLIT, "unpriced_lo": unpriced % SPLIT,
+                 "wasted_hi": wasted // SPLIT, "wasted_lo": wasted % SPLIT,
                  "job_count": 1, "jobs_started": int(row["day"] == first_day[row["job_pk"]])}
         for name, key_names in GRAINS.items():
-            cell = cells[name][tuple(keys[k] for k in key_names)]
+            key = tuple(keys[k] for k in key_names)
+            cell = cells[name][key]
             for column, value in parts.items():
                 cell[column] += value
+            if key_names[0] == "month":  # a job counts once in a month cell
+                cell["job_count"] -= 1
+                if row["job_pk"] not in month_jobs[(name, key)]:
+                    month_jobs[(name, key)].add(row["job_pk"])
+                    cell["job_count"] += 1
     return {name: dict(found) for name, found in cells.items()}
 
 
@@ -78,8 +100,8 @@ async def stored_cells(session: AsyncSession) -> dict[str, dict[tuple[Any, ...],
         found = {}
         for row in result:
             values = {column: int(getattr(row, column)) for column in SUMS}
-            keys = tuple(_day(row.day) if k == "day" else _uuid(row.team_id) if k == "team_id" else getattr(row, k)
-                         for k in key_names)
+            keys = tuple(_day(getattr(row, k)) if k in ("day", "month") else _uuid(row.team_id) if k == "team_id"
+                         else getattr(row, k) for k in key_names)
             if values["job_count"] == 0:
                 assert set(values.values()) == {0}, (name, keys, values)
                 continue
@@ -99,8 +121,11 @@ def random_job(rng: random.Random, job_id: str) -> dict[str, Any]:
     minute = rng.choice(["00", "30"])
     start = f"2026-0{rng.randint(1, 3)}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:{minute}:00Z"
     kind = rng.random()
-    record: dict[str, Any] = {"job_id": job_id, "team": rng.choice(TEAMS), "status": "succeeded",
+    record: dict[str, Any] = {"job_id": job_id, "team": rng.choice(TEAMS),
+                              "status": rng.choice(["succeeded", "succeeded", "failed", "cancelled", "preempted"]),
                               "gpu_count": str(rng.choice([1, 2, 8, "0.5"])), "started_at": start}
+    if rng.random() < 0.7:
+        record["user"] = rng.choice(USERS)
     for field, choices in (("model_name", MODELS), ("gpu_type", GPUS), ("provider", PROVIDERS)):
         value = rng.choice(choices)
         if value is not None:

@@ -16,7 +16,9 @@ from tests.databases import ScratchDatabase, engine_for, in_thread
 
 # Written out rather than read from Base.metadata: a model that the migration forgot must fail here.
 APP_TABLES = {"teams", "users", "team_members", "jobs", "cost_snapshots", "gpu_prices", "api_tokens",
-              "daily_team_costs", "daily_model_costs", "daily_usage_costs"}
+              "daily_team_costs", "daily_model_costs", "daily_usage_costs", "daily_status_costs", "daily_gpu_costs",
+              "daily_team_status_costs", "daily_team_gpu_costs", "daily_team_model_costs",
+              "monthly_team_model_costs"}
 
 
 async def _inspect(url: str, look: Any) -> Any:

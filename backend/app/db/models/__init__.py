@@ -2,7 +2,17 @@
 
 from app.db.models.api_token import ApiToken, TokenScope
 from app.db.models.cost_snapshot import CostSnapshot
-from app.db.models.daily_cost import DailyModelCost, DailyTeamCost, DailyUsageCost
+from app.db.models.daily_cost import (
+    DailyGpuCost,
+    DailyModelCost,
+    DailyStatusCost,
+    DailyTeamCost,
+    DailyTeamGpuCost,
+    DailyTeamModelCost,
+    DailyTeamStatusCost,
+    DailyUsageCost,
+    MonthlyTeamModelCost,
+)
 from app.db.models.gpu_price import GpuPrice
 from app.db.models.job import CostSource, Job, JobStatus
 from app.db.models.team import Team
@@ -12,12 +22,18 @@ __all__ = [
     "ApiToken",
     "CostSnapshot",
     "CostSource",
+    "DailyGpuCost",
     "DailyModelCost",
+    "DailyStatusCost",
     "DailyTeamCost",
+    "DailyTeamGpuCost",
+    "DailyTeamModelCost",
+    "DailyTeamStatusCost",
     "DailyUsageCost",
     "GpuPrice",
     "Job",
     "JobStatus",
+    "MonthlyTeamModelCost",
     "Role",
     "Team",
     "TokenScope",

@@ -1,0 +1,197 @@
+"""Shapes of `GET /analytics/cost`: the query (dimensions, step, window, filters, order, limit) and its report."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from app.analytics.schemas import UtcDay
+from app.core.money import GpuHours, Usd
+from app.db.models import JobStatus
+from app.ingestion.normalize import parse_status, required_text
+from app.jobs.schemas import FilterText, ShortFilterText
+
+MAX_GROUP_BY = 3
+MAX_LIMIT = 1000
+DIMENSIONS = ("team", "model", "gpu_type", "provider", "user", "status")
+LABEL_PREFIX = "label:"
+_LABEL_KEY = required_text(255)
+
+
+def _label_key(text: str) -> str:
+    key = _LABEL_KEY.func(text)
+    if '"' in key or "\\" in key:
+        # A label key is read with a JSON path on SQLite, where a quote or backslash cannot be written.
+        raise PydanticCustomError("label_key", "a label key to query must not contain a double quote or backslash")
+    return key
+
+
+def _split_commas(value: Any) -> Any:
+    """`group_by=team,model` and `group_by=team&group_by=model` alike: every item split at commas."""
+    items = value if isinstance(value, list) else [value]
+    return [part.strip() for item in items for part in (item.split(",") if isinstance(item, str) else [item])]
+
+
+def _dimensions(values: list[str]) -> list[str]:
+    seen: list[str] = []
+    for value in values:
+        if value.startswith(LABEL_PREFIX):
+            value = LABEL_PREFIX + _label_key(value[len(LABEL_PREFIX):])
+        elif value not in DIMENSIONS:
+            raise PydanticCustomError(
+                "dimension", "unknown dimension '{value}': use team, model, gpu_type, provider, user, status or "
+                             "label:KEY", {"value": value[:64]})
+        if value in seen:
+            raise PydanticCustomError("dimension_repeated", "'{value}' is named twice", {"value": value[:64]})
+        seen.append(value)
+    if len(seen) > MAX_GROUP_BY:
+        raise PydanticCustomError("too_many_dimensions", "at most {n} dimensions", {"n": MAX_GROUP_BY})
+    return seen
+
+
+def _label_filter(value: Any) -> tuple[str, str]:
+    if not isinstance(value, str) or ":" not in value:
+        raise PydanticCustomError("label_filter", "must be KEY:VALUE, e.g. project:assistant")
+    key, _, text = value.partition(":")
+    if not text.strip():
+        raise PydanticCustomError("label_filter", "must be KEY:VALUE with a non-empty value")
+    return _label_key(key), text.strip()
+
+
+def _distinct(values: list[Any]) -> list[Any]:
+    return list(dict.fromkeys(values))
+
+
+Statuses = Annotated[list[Annotated[JobStatus, BeforeValidator(parse_status)]], AfterValidator(_distinct)]
+Names = Annotated[list[FilterText], AfterValidator(_distinct)]
+ShortNames = Annotated[list[ShortFilterText], AfterValidator(_distinct)]
+LabelFilter = Annotated[tuple[str, str], BeforeValidator(_label_filter)]
+# Repeatable query parameters: the router lets these through `single_valued_query`.
+REPEATABLE = ("group_by", "team", "team_id", "model_name", "gpu_type", "provider", "user", "status", "label")
+
+
+class CostQuery(BaseModel):
+    """`GET /analytics/cost`: sums of the cost snapshots whose UTC day is in [start, end], grouped by up to three
+    dimensions, per period of `step`. Filters are repeatable: values of one filter are alternatives (OR), different
+    filters must all hold (AND). Unknown parameters are refused (422)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: UtcDay | None = Field(None, description="First UTC day included (YYYY-MM-DD); none: from the first.",
+                                 examples=["2026-01-01"])
+    end: UtcDay | None = Field(None, description="Last UTC day included (YYYY-MM-DD); none: up to the last.",
+                               examples=["2026-01-14"])
+    group_by: Annotated[list[str], BeforeValidator(_split_commas), AfterValidator(_dimensions)] = Field(
+        default_factory=list,
+        description="Up to 3 of `team`, `model`, `gpu_type`, `provider`, `user`, `status`, `label:KEY`, "
+                    "comma-separated or repeated; none: one group, everything.", examples=[["team", "model"]])
+    step: Literal["day", "week", "month"] | None = Field(
+        None, description="Periods of the time series: UTC days, ISO weeks (Monday to Sunday) or calendar months, "
+                          "each clipped to the window; none: the whole window is one period.")
+    fill: Literal["none", "zero"] = Field(
+        "none", description="`zero`: every period of the window appears, and in each every group seen in the "
+                            "window, with zeros where nothing ran (for charts); `none`: only rows with usage.")
+    order: Literal["cost", "gpu_hours", "name"] = Field(
+        "cost", description="Rows within a period: by `cost` or `gpu_hours` descending, or by `name` (the group's "
+                            "values, missing ones last).")
+    limit: int | None = Field(
+        None, ge=1, le=MAX_LIMIT,
+        description=f"Keep the top N groups of each period (by `order`); the rest are summed into one row with "
+                    f"`other: true`, so rows still add up to the totals (1 ≤ N ≤ {MAX_LIMIT}).")
+    format: Literal["json", "csv"] | None = Field(
+        None, description="`csv`: the rows as a CSV download; `json`: the report. Absent: as the `Accept` header "
+                          "asks (`text/csv` first: CSV), else JSON.")
+    team: Names = Field(default_factory=list, description="Only these teams, by name (trimmed, case-insensitive; "
+                                                          "403 for a member naming a team outside its own).")
+    team_id: Annotated[list[uuid.UUID], AfterValidator(_distinct)] = Field(
+        default_factory=list, description="Only these teams, by id (403 for a member outside them).")
+    model_name: Names = Field(default_factory=list, description="Only these models (exact names).")
+    gpu_type: ShortNames = Field(default_factory=list,
+                                 description="Only these GPU types (catalog aliases apply: `a100 80gb` → `A100-80GB`).")
+    provider: ShortNames = Field(default_factory=list,
+                                 description="Only these providers (catalog aliases apply: `AWS` → `aws`).")
+    user: Names = Field(default_factory=list, description="Only jobs of these users (exact names).")
+    status: Statuses = Field(default_factory=list,
+                             description="Only jobs whose status (as last ingested) is one of these; synonyms such as "
+                                         "`COMPLETED` are read as at ingest.")
+    label: Annotated[list[LabelFilter], AfterValidator(_distinct)] = Field(
+        default_factory=list, description="Only jobs with this label, `KEY:VALUE`; values of one key are "
+                                          "alternatives, different keys must all match.",
+        examples=[["project:assistant"]])
+
+    @field_validator("end")
+    @classmethod
+    def _not_before_start(cls, value: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("start")
+        if value is not None and start is not None and value < start:
+            raise PydanticCustomError("window_reversed", "must not be before start (end is the last day included)")
+        return value
+
+
+class CostMeasures(BaseModel):
+    cost: Usd = Field(description="USD spent: billed costs as billed, other jobs at the rate card's price. "
+                                  "Leaves out unpriced GPU time.")
+    gpu_hours: GpuHours = Field(description="GPU-hours run (GPU count × hours), priced or not.")
+    unpriced_gpu_hours: GpuHours = Field(description="The part of `gpu_hours` with no cost: spend `cost` cannot "
+                                                     "show.")
+    wasted_cost: Usd = Field(description="The part of `cost` spent on jobs that ended failed, cancelled or "
+                                         "preempted: work that did not complete.")
+    job_count: int = Field(description="Distinct jobs that ran in the period (a job running across two periods "
+                                       "counts in both).", examples=[9])
+
+
+class _RowKey(BaseModel):
+    period_start: date | None = Field(description="First day of the row's period: the step's period clipped to "
+                                                  "the window; without `step`, the window's `start`.")
+    period_end: date | None = Field(description="Last day of the row's period (included), clipped likewise.")
+    group: dict[str, str | None] = Field(
+        description="The group's value of each `group_by` dimension (null: jobs without it, e.g. no model), "
+                    "plus `team_id` beside `team`. Empty without `group_by`.",
+        examples=[{"team": "NLP Research", "team_id": "411d3703-8637-46e8-be6c-1de8b6259533",
+                   "model": "llama-3-8b-sft"}])
+    other: bool = Field(False, description="True on the row summing the groups past `limit` in this period "
+                                           "(its `group` values are null).")
+
+
+# The period and group first, then the measures (pydantic orders fields from the last base class to the first).
+class CostRow(CostMeasures, _RowKey):
+    """One group in one period."""
+
+
+class CostTotals(CostMeasures):
+    """The whole window: `job_count` counts each job once, however many rows or periods it ran in."""
+
+
+_TEAM = {"team": "NLP Research", "team_id": "411d3703-8637-46e8-be6c-1de8b6259533"}
+QUERY_EXAMPLE: dict[str, Any] = {
+    "start": "2026-01-01", "end": "2026-01-14", "step": "week", "group_by": ["team"], "currency": "USD",
+    "rows": [
+        {"period_start": "2026-01-01", "period_end": "2026-01-04", "group": _TEAM, "other": False,
+         "cost": "1520.640000", "gpu_hours": "244.000000", "unpriced_gpu_hours": "0.000000",
+         "wasted_cost": "178.880000", "job_count": 3},
+        {"period_start": "2026-01-05", "period_end": "2026-01-11", "group": _TEAM, "other": False,
+         "cost": "1840.332987", "gpu_hours": "312.166667", "unpriced_gpu_hours": "0.000000",
+         "wasted_cost": "0.000000", "job_count": 4},
+    ],
+    "totals": {"cost": "3360.972987", "gpu_hours": "556.166667", "unpriced_gpu_hours": "0.000000",
+               "wasted_cost": "178.880000", "job_count": 6},
+}
+
+
+class CostQueryReport(BaseModel):
+    """What was spent in a window of UTC days, per group and period, as the database stands now. Amounts are USD
+    and GPU-hours as 6-place decimal strings, each rounded once from its exact sum."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [QUERY_EXAMPLE]})
+
+    start: date | None = Field(description="The first day included, as asked (null: unbounded).")
+    end: date | None = Field(description="The last day included, as asked (null: unbounded).")
+    step: Literal["day", "week", "month"] | None = Field(description="The step, as asked.")
+    group_by: list[str] = Field(description="The dimensions, as asked.")
+    currency: Literal["USD"] = Field("USD", description="The currency of every amount: jobcost keeps USD only.")
+    rows: list[CostRow] = Field(description="By period, then by `order` within a period; the `other` row last.")
+    totals: CostTotals
