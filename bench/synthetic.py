@@ -45,6 +45,7 @@ from app.core.config import Environment, Settings
 from app.db import migrate
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.models import Job, JobStatus, Role, Team
+from app.db.models.daily_cost import ALL_GRAINS, SUM_COLUMNS, WASTED_STATUSES
 from app.db.models.team import team_name_key
 from app.ingestion.normalize import NormalizedJob, normalize_record
 from app.ingestion.service import JobIngestionService
@@ -74,11 +75,9 @@ BILLED_SHARE = 0.25
 
 JOB_COLUMNS = tuple(c.name for c in Job.__table__.columns)
 SNAPSHOT_COLUMNS = ("job_pk", "day", "run_ms", "gpu_us", "cost_micros", "team_id", "model_key", "gpu_type_key",
-                    "provider_key", "first_day")
-SUM_COLUMNS = ("cost_hi", "cost_lo", "gpu_hi", "gpu_lo", "unpriced_hi", "unpriced_lo", "job_count", "jobs_started")
-ROLLUP_GRAINS = (("daily_team_costs", ("day", "team_id")),
-                 ("daily_model_costs", ("day", "model_key")),
-                 ("daily_usage_costs", ("day", "team_id", "model_key", "gpu_type_key", "provider_key")))
+                    "provider_key", "user_key", "status_key", "first_day", "month", "first_in_month")
+# Every rollup grain the service keeps: (table, key columns, period).
+ROLLUP_GRAINS = tuple((grain.table.name, grain.key_columns, grain.period) for grain in ALL_GRAINS)
 
 
 # --- the jobs --------------------------------------------------------------------------------------------------
@@ -266,14 +265,19 @@ async def row_context(url: str, like: RowContext | None = None) -> RowContext:
 
 # --- the raw path: asyncpg COPY into staging tables and a set-based merge ------------------------------------------
 
-def _rollup_sql(table: str, keys: Sequence[str], source: str = "bench_staged_snapshots") -> str:
+def _rollup_sql(table: str, keys: Sequence[str], period: str, source: str = "bench_staged_snapshots") -> str:
     """Add the snapshots of `source` (in `SNAPSHOT_COLUMNS`) to one rollup grain: the sums of `app.db.rollups`,
-    per cell, in key order."""
+    per cell, in key order (a month grain counts a job once a month)."""
     key_list = ", ".join(keys)
+    wasted = "status_key IN (" + ", ".join(f"'{status.value}'" for status in WASTED_STATUSES) + ")"
+    job_count = "SUM(first_in_month)" if period == "month" else "COUNT(*)"
     sums = ("COALESCE(SUM(cost_micros / 1000000), 0), COALESCE(SUM(cost_micros % 1000000), 0), "
             "SUM(gpu_us / 1000000), SUM(gpu_us % 1000000), "
             "SUM(CASE WHEN cost_micros IS NULL THEN gpu_us / 1000000 ELSE 0 END), "
-            "SUM(CASE WHEN cost_micros IS NULL THEN gpu_us % 1000000 ELSE 0 END), COUNT(*), SUM(first_day)")
+            "SUM(CASE WHEN cost_micros IS NULL THEN gpu_us % 1000000 ELSE 0 END), "
+            f"SUM(CASE WHEN {wasted} THEN COALESCE(cost_micros, 0) / 1000000 ELSE 0 END), "
+            f"SUM(CASE WHEN {wasted} THEN COALESCE(cost_micros, 0) % 1000000 ELSE 0 END), "
+            f"{job_count}, SUM(first_day)")
     updates = ", ".join(f"{name} = {table}.{name} + EXCLUDED.{name}" for name in SUM_COLUMNS)
     return (f"INSERT INTO {table} ({key_list}, {', '.join(SUM_COLUMNS)}) "  # noqa: S608 - names, no input
             f"SELECT {key_list}, {sums} FROM {source} GROUP BY {key_list} ORDER BY {key_list} "
@@ -281,7 +285,9 @@ def _rollup_sql(table: str, keys: Sequence[str], source: str = "bench_staged_sna
 
 
 _SNAPSHOT_TERMS = ("(job_pk uuid, day date, run_ms bigint, gpu_us bigint, cost_micros bigint, team_id uuid, "
-                   "model_key varchar(255), gpu_type_key varchar(64), provider_key varchar(64), first_day integer)")
+                   "model_key varchar(255), gpu_type_key varchar(64), provider_key varchar(64), "
+                   "user_key varchar(255), status_key varchar(16), first_day integer, month date, "
+                   "first_in_month integer)")
 _STAGING_DDL = (
     "CREATE TEMPORARY TABLE IF NOT EXISTS bench_staged_jobs (LIKE jobs) ON COMMIT DELETE ROWS",
     f"CREATE TEMPORARY TABLE IF NOT EXISTS bench_staged_snapshots {_SNAPSHOT_TERMS} ON COMMIT DELETE ROWS",
@@ -290,7 +296,7 @@ _NEW_JOBS_SQL = (f"INSERT INTO jobs ({', '.join(JOB_COLUMNS)}) SELECT {', '.join
                  "FROM bench_staged_jobs ORDER BY job_id ON CONFLICT (job_id) DO NOTHING RETURNING id")
 _SNAPSHOTS_SQL = ("INSERT INTO cost_snapshots (job_pk, day, run_ms, gpu_us, cost_micros) "
                   "SELECT job_pk, day, run_ms, gpu_us, cost_micros FROM bench_staged_snapshots")
-_ROLLUPS_SQL = tuple(_rollup_sql(table, keys) for table, keys in ROLLUP_GRAINS)
+_ROLLUPS_SQL = tuple(_rollup_sql(table, keys, period) for table, keys, period in ROLLUP_GRAINS)
 
 
 class RawWriter:
@@ -339,7 +345,7 @@ class RawWriter:
                 with self._step("COPY snapshots"):
                     await connection.copy_records_to_table("bench_staged_snapshots", records=snapshots,
                                                            columns=SNAPSHOT_COLUMNS)
-                for (table, _), statement in zip(ROLLUP_GRAINS, _ROLLUPS_SQL, strict=True):
+                for (table, _, _), statement in zip(ROLLUP_GRAINS, _ROLLUPS_SQL, strict=True):
                     with self._step(table):
                         await connection.execute(statement)
                 with self._step("insert snapshots"):
@@ -393,8 +399,8 @@ async def _schema_of(connection: asyncpg.Connection) -> tuple[list[Any], list[An
 async def bulk_load(url: str, n: int, seed: int, workers: int) -> dict[str, float]:
     """Load the first `n` synthetic jobs into the empty, migrated database at `url` with the rows the service
     writes (jobs, snapshots, rollups), fast: the indexes and key constraints of `jobs` and `cost_snapshots` are
-    dropped, `workers` processes compute blocks of rows (the service's own costing) and COPY them in, the three
-    rollups are summed once from the snapshots' terms, then the indexes and constraints are made again (checked
+    dropped, `workers` processes compute blocks of rows (the service's own costing) and COPY them in, every
+    rollup is summed once from the snapshots' terms, then the indexes and constraints are made again (checked
     identical to the migrated schema) and every table vacuumed and analysed. Returns the seconds of each step."""
     context = await row_context(url)
     connection = await asyncpg.connect(asyncpg_dsn(url), server_settings={"timezone": "UTC", "work_mem": "256MB",
@@ -416,8 +422,8 @@ async def bulk_load(url: str, n: int, seed: int, workers: int) -> dict[str, floa
         await connection.execute(f"CREATE UNLOGGED TABLE {_TERMS_TABLE} {_SNAPSHOT_TERMS}")
         await _run_workers(url, n, seed, workers, context)
         step("rows computed and copied")
-        for table, keys in ROLLUP_GRAINS:
-            await connection.execute(_rollup_sql(table, keys, _TERMS_TABLE))
+        for table, keys, period in ROLLUP_GRAINS:
+            await connection.execute(_rollup_sql(table, keys, period, _TERMS_TABLE))
         await connection.execute(f"DROP TABLE {_TERMS_TABLE}")
         step("rollups")
         for _, definition in indexes:

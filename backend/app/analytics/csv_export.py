@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date
-
-from app.analytics.query_schemas import CostQueryReport, CostRow
-from app.core.money import six_places
+from typing import Any
 
 MEASURES = ("cost", "gpu_hours", "unpriced_gpu_hours", "wasted_cost", "job_count")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -45,27 +43,27 @@ def _day(value: date | None) -> str:
     return "" if value is None else value.isoformat()
 
 
-def _row(dimensions: list[str], row: CostRow) -> list[str]:
-    return [_day(row.period_start), _day(row.period_end), *(_text(row.group.get(name)) for name in dimensions),
-            "true" if row.other else "false", six_places(row.cost), six_places(row.gpu_hours),
-            six_places(row.unpriced_gpu_hours), six_places(row.wasted_cost), str(row.job_count)]
+def _row(dimensions: list[str], row: dict[str, Any]) -> list[str]:
+    group = row["group"]
+    return [row["period_start"] or "", row["period_end"] or "", *(_text(group.get(name)) for name in dimensions),
+            "true" if row["other"] else "false", *(str(row[name]) for name in MEASURES)]
 
 
-def report_lines(report: CostQueryReport) -> Iterator[str]:
-    """The CSV text of `report`'s rows, line by line (RFC 4180: CRLF line ends, quotes where needed)."""
-    yield _line(columns(report.group_by))
-    dimensions = _group_columns(report.group_by)
-    for row in report.rows:
+def report_lines(group_by: list[str], rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """The CSV text of the analytics query's `rows` (as `CostQueryResult` holds them: ISO dates and 6-place decimal
+    strings), line by line (RFC 4180: CRLF line ends, quotes where needed)."""
+    yield _line(columns(group_by))
+    dimensions = _group_columns(group_by)
+    for row in rows:
         yield _line(_row(dimensions, row))
 
 
-def file_name(report: CostQueryReport) -> str:
+def file_name(group_by: list[str], step: str | None, start: date | None, end: date | None) -> str:
     """`jobcost-cost_2026-01-01_2026-01-31_by-team-model_weekly.csv`: the window, the dimensions and the step."""
-    parts = ["jobcost-cost", report.start.isoformat() if report.start else "first",
-             report.end.isoformat() if report.end else "last"]
-    if report.group_by:
-        parts.append("by-" + "-".join(name.replace("label:", "label-") for name in report.group_by))
-    if report.step:
-        parts.append({"day": "daily", "week": "weekly", "month": "monthly"}[report.step])
+    parts = ["jobcost-cost", start.isoformat() if start else "first", end.isoformat() if end else "last"]
+    if group_by:
+        parts.append("by-" + "-".join(name.replace("label:", "label-") for name in group_by))
+    if step:
+        parts.append({"day": "daily", "week": "weekly", "month": "monthly"}[step])
     safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "-" for c in "_".join(parts))
     return safe + ".csv"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, String, case, func, literal, or_, select, type_coerce
+from sqlalchemy import BigInteger, ColumnElement, Select, String, case, cast, func, literal, or_, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from app.db.dialect import month_start, week_start
@@ -93,7 +93,7 @@ def month_split(start: date | None, end: date | None) -> tuple[list[tuple[date |
                                                                   tuple[date | None, date | None] | None]:
     """The window as day ranges around its whole calendar months: `(day_ranges, (first_month, last_month))`, months
     as their first days (None: unbounded), or no months when the window holds no whole month."""
-    first = start if start is None or start.day == 1 else _next_month(start)
+    first = start if start is None or start.day == 1 else next_month(start)
     if end is None:
         last = None
     else:
@@ -109,7 +109,7 @@ def month_split(start: date | None, end: date | None) -> tuple[list[tuple[date |
     return days, (first, last)
 
 
-def _next_month(day: date) -> date:
+def next_month(day: date) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
@@ -118,7 +118,7 @@ def _previous_month(first: date) -> date:
 
 
 def _month_end(first: date) -> date:
-    return _next_month(first) - timedelta(days=1)
+    return next_month(first) - timedelta(days=1)
 
 
 def cell_sums(cells: Cells, dimensions: Sequence[str], filters: Filters, *, lo: date | None, hi: date | None,
@@ -147,8 +147,12 @@ def cell_sums(cells: Cells, dimensions: Sequence[str], filters: Filters, *, lo: 
         period_jobs = case((first_unit, c.job_count), else_=c.jobs_started)
     keys = [cells.keys[name].label(f"k{i}") for i, name in enumerate(dimensions)]
     groups = ([period.label("period")] if period is not None else []) + keys
-    stmt = select(*groups, *(func.sum(c[name]).label(name) for name in _AMOUNTS),
-                  func.sum(period_jobs).label("period_jobs"), func.sum(window_jobs).label("window_jobs"))
+    # Each sum cast to BIGINT: PostgreSQL's sum(bigint) is numeric, decoded as a Decimal per value (thousands of
+    # rows, ten sums each). The parts are small enough: a quotient of 10^6 or a remainder summed over the cells of
+    # one group, far from 2^63.
+    sums = [*(func.sum(c[name]) for name in _AMOUNTS), func.sum(period_jobs), func.sum(window_jobs)]
+    names = (*_AMOUNTS, "period_jobs", "window_jobs")
+    stmt = select(*groups, *(cast(total, BigInteger).label(name) for total, name in zip(sums, names, strict=True)))
     stmt = stmt.select_from(cells.source).where(*_conditions(cells, filters, unit, lo, hi))
     return stmt.group_by(*(column.element for column in groups)) if groups else stmt
 

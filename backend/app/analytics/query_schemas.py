@@ -31,9 +31,11 @@ def _label_key(text: str) -> str:
 
 
 def _split_commas(value: Any) -> Any:
-    """`group_by=team,model` and `group_by=team&group_by=model` alike: every item split at commas."""
+    """`group_by=team,model` and `group_by=team&group_by=model` alike: every item split at commas (empty parts, as
+    in `group_by=`, name nothing)."""
     items = value if isinstance(value, list) else [value]
-    return [part.strip() for item in items for part in (item.split(",") if isinstance(item, str) else [item])]
+    parts = [part.strip() for item in items for part in (item.split(",") if isinstance(item, str) else [item])]
+    return [part for part in parts if part != ""]
 
 
 def _dimensions(values: list[str]) -> list[str]:

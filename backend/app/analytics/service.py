@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.analytics import planner
-from app.analytics.query_schemas import CostQuery, CostQueryReport, CostRow, CostTotals
+from app.analytics.query_schemas import CostQuery
 from app.analytics.schemas import CostWindowQuery, ModelCost, ModelCostReport, TeamCost, TeamCostReport
-from app.core.money import gpu_hours
+from app.core.money import gpu_hours, gpu_hours_text, micros_text
 from app.db.aggregates import joined_sum
 from app.db.models import Team
 from app.db.models.daily_cost import NONE_KEY
@@ -25,64 +25,62 @@ from app.db.types import micros_to_usd
 from app.pricing.catalog import PriceCatalog, default_catalog
 from app.teams.scope import TeamScope
 
-
-@dataclass(slots=True)
-class Sums:
-    """Exact sums of one group: micro-USD (all, and wasted), GPU-microseconds (all, and unpriced), distinct jobs."""
-
-    cost_micros: int = 0
-    gpu_us: int = 0
-    unpriced_gpu_us: int = 0
-    wasted_micros: int = 0
-    job_count: int = 0
-
-    def add(self, other: Sums) -> None:
-        self.cost_micros += other.cost_micros
-        self.gpu_us += other.gpu_us
-        self.unpriced_gpu_us += other.unpriced_gpu_us
-        self.wasted_micros += other.wasted_micros
-        self.job_count += other.job_count
-
-    def measures(self) -> dict[str, Any]:
-        return {"cost": micros_to_usd(self.cost_micros), "gpu_hours": gpu_hours(self.gpu_us),
-                "unpriced_gpu_hours": gpu_hours(self.unpriced_gpu_us),
-                "wasted_cost": micros_to_usd(self.wasted_micros), "job_count": self.job_count}
-
-
-def _amounts(row: Any, jobs: int) -> Sums:
-    return Sums(cost_micros=joined_sum(row.cost_hi, row.cost_lo), gpu_us=joined_sum(row.gpu_hi, row.gpu_lo),
-                unpriced_gpu_us=joined_sum(row.unpriced_hi, row.unpriced_lo),
-                wasted_micros=joined_sum(row.wasted_hi, row.wasted_lo), job_count=int(jobs or 0))
-
-
+# A group's exact figures, in this order: micro-USD, GPU-microseconds, unpriced GPU-microseconds, wasted micro-USD,
+# distinct jobs. Plain lists of ints: a year of days by team is 18,000 of them, summed and shown per request.
+COST, GPU, UNPRICED, WASTED, JOBS = range(5)
 Key = tuple[Any, ...]  # a group's keys as stored: team ids, names ("" for none), label values (None for none)
+
+
+def _add(target: list[int], values: Sequence[int]) -> None:
+    for i, value in enumerate(values):
+        target[i] += value
+
+
+def _measures(sums: Sequence[int]) -> dict[str, Any]:
+    return {"cost": micros_text(sums[COST]), "gpu_hours": gpu_hours_text(sums[GPU]),
+            "unpriced_gpu_hours": gpu_hours_text(sums[UNPRICED]), "wasted_cost": micros_text(sums[WASTED]),
+            "job_count": sums[JOBS]}
 
 
 @dataclass(slots=True)
 class Aggregate:
     """The query's exact figures: per (raw period start, group) and per group over the whole window."""
 
-    cells: dict[tuple[date | None, Key], Sums] = field(default_factory=dict)
-    groups: dict[Key, Sums] = field(default_factory=dict)
+    cells: dict[tuple[date | None, Key], list[int]] = field(default_factory=dict)
+    groups: dict[Key, list[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
-class _Period:
-    start: date | None
-    end: date | None
+class CostQueryResult:
+    """The answer to a `CostQuery`, already in the API's shape (`CostQueryReport`): rows and totals as dicts of
+    6-place decimal strings, so a response of thousands of rows is encoded without a model per row."""
+
+    query: CostQuery
+    rows: list[dict[str, Any]]
+    totals: dict[str, Any]
+
+    def document(self) -> dict[str, Any]:
+        q = self.query
+        return {"start": _iso(q.start), "end": _iso(q.end), "step": q.step, "group_by": q.group_by,
+                "currency": "USD", "rows": self.rows, "totals": self.totals}
 
 
-def _period_of(raw: date | None, step: str | None, start: date | None, end: date | None) -> _Period:
-    """The period starting (unclipped) on `raw`, clipped to the window; without a step, the window itself."""
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _period_bounds(raw: date | None, step: str | None, start: date | None,
+                   end: date | None) -> tuple[str | None, str | None]:
+    """The period starting (unclipped) on `raw`, clipped to the window, as ISO dates; without a step, the window."""
     if step is None or raw is None:
-        return _Period(start, end)
+        return _iso(start), _iso(end)
     if step == "day":
         last = raw
     elif step == "week":
         last = raw + timedelta(days=6)
     else:
-        last = planner._month_end(raw)  # noqa: SLF001 - the planner's own month arithmetic
-    return _Period(max(raw, start) if start else raw, min(last, end) if end else last)
+        last = planner.next_month(raw) - timedelta(days=1)
+    return _iso(max(raw, start) if start else raw), _iso(min(last, end) if end else last)
 
 
 def _periods(step: str, first: date, last: date) -> list[date]:
@@ -96,8 +94,8 @@ def _periods(step: str, first: date, last: date) -> list[date]:
     found = []
     while current <= last:
         found.append(current)
-        current = (current + timedelta(days=1 if step == "day" else 7) if step != "month"
-                   else planner._next_month(current))  # noqa: SLF001
+        current = planner.next_month(current) if step == "month" else current + timedelta(
+            days=1 if step == "day" else 7)
     return found
 
 
@@ -136,56 +134,69 @@ class CostAnalyticsService:
         found = Aggregate()
         if filters.team_ids is not None and not filters.team_ids:
             return found
-        stepped = query.step is not None
+        first = 1 if query.step is not None else 0  # the period column, when stepped
         width = len(query.group_by)
+        cells, groups = found.cells, found.groups
         for stmt in planner.statements(query.group_by, filters, start=query.start, end=query.end, step=query.step):
             for row in await self.session.execute(stmt):
-                key = tuple(row[1 + i] if stepped else row[i] for i in range(width))
-                period = row.period if stepped else None
-                cell = found.cells.setdefault((period, key), Sums())
-                cell.add(_amounts(row, row.period_jobs))
-                group = found.groups.setdefault(key, Sums())
-                group.add(_amounts(row, row.window_jobs))
+                (cost_hi, cost_lo, gpu_hi, gpu_lo, unpriced_hi, unpriced_lo, wasted_hi, wasted_lo, period_jobs,
+                 window_jobs) = row[first + width:]
+                if period_jobs is None:  # an aggregate without GROUP BY over no cells still gives a row
+                    continue
+                amounts = (joined_sum(cost_hi, cost_lo), joined_sum(gpu_hi, gpu_lo),
+                           joined_sum(unpriced_hi, unpriced_lo), joined_sum(wasted_hi, wasted_lo))
+                key = tuple(row[first:first + width])
+                cell = cells.get((row[0] if first else None, key))
+                if cell is None:
+                    cells[(row[0] if first else None, key)] = [*amounts, int(period_jobs)]
+                else:
+                    _add(cell, (*amounts, int(period_jobs)))
+                group = groups.get(key)
+                if group is None:
+                    groups[key] = [*amounts, int(window_jobs)]
+                else:
+                    _add(group, (*amounts, int(window_jobs)))
         return found
 
-    async def query(self, query: CostQuery) -> CostQueryReport:
+    async def query(self, query: CostQuery) -> CostQueryResult:
         """Cost, GPU-hours, unpriced GPU-hours, wasted cost and distinct jobs per group of `query.group_by` and
         period of `query.step`, over the snapshots whose UTC day is in the window, with totals over the window
-        (each job counted once). Rows by period, then by `query.order`; with `query.limit` the top groups of each
-        period and one `other` row summing the rest.
+        (each job counted once), in the shape of `CostQueryReport`. Rows by period, then by `query.order`; with
+        `query.limit` the top groups of each period and one `other` row summing the rest.
 
         Raises ForbiddenError (403) when a member names a team outside its teams.
         """
         found = await self.aggregate(query)
         teams = await self._team_names(query.group_by, found.groups)
-        totals = Sums()
+        totals = [0] * 5
         for sums in found.groups.values():
-            totals.add(sums)
-        cells = found.cells
-        if query.fill == "zero":
-            cells = self._zero_filled(query, found)
-        by_period: dict[date | None, list[tuple[Key, Sums]]] = {}
+            _add(totals, sums)
+        cells = self._zero_filled(query, found) if query.fill == "zero" else found.cells
+        by_period: dict[date | None, list[tuple[Key, list[int]]]] = {}
         for (period, key), sums in cells.items():
             by_period.setdefault(period, []).append((key, sums))
-        rows: list[CostRow] = []
+        # A group's view and sort key are made once per group, not once per period: a year of days by team is
+        # 18,000 rows but 50 groups.
+        views = {key: self._group(query.group_by, key, teams) for key in found.groups}
+        views |= {key: self._group(query.group_by, key, teams) for _, key in cells if key not in views}
+        order = self._sort_keys(query, views)
+        rows: list[dict[str, Any]] = []
         for period in sorted(by_period, key=lambda p: (p is None, p or date.min)):
-            bounds = _period_of(period, query.step, query.start, query.end)
-            groups = [(self._group(query.group_by, key, teams), sums) for key, sums in by_period[period]]
-            groups.sort(key=self._order(query))
-            rest = Sums()
-            if query.limit is not None and len(groups) > query.limit:
-                for _, sums in groups[query.limit:]:
-                    rest.add(sums)
-                groups = groups[:query.limit]
-            rows += [CostRow(period_start=bounds.start, period_end=bounds.end, group=group, **sums.measures())
-                     for group, sums in groups]
-            if query.limit is not None and len(by_period[period]) > query.limit:
-                rows.append(CostRow(period_start=bounds.start, period_end=bounds.end, other=True,
-                                    group=self._group(query.group_by, None, teams), **rest.measures()))
-        return CostQueryReport(start=query.start, end=query.end, step=query.step, group_by=query.group_by,
-                               rows=rows, totals=CostTotals(**totals.measures()))
+            start, end = _period_bounds(period, query.step, query.start, query.end)
+            groups = by_period[period]
+            groups.sort(key=order)
+            kept = groups if query.limit is None else groups[:query.limit]
+            rows += [{"period_start": start, "period_end": end, "group": views[key], "other": False,
+                      **_measures(sums)} for key, sums in kept]
+            if len(kept) < len(groups):
+                rest = [0] * 5
+                for _, sums in groups[len(kept):]:
+                    _add(rest, sums)
+                rows.append({"period_start": start, "period_end": end, "other": True,
+                             "group": self._group(query.group_by, None, teams), **_measures(rest)})
+        return CostQueryResult(query, rows, _measures(totals))
 
-    def _zero_filled(self, query: CostQuery, found: Aggregate) -> dict[tuple[date | None, Key], Sums]:
+    def _zero_filled(self, query: CostQuery, found: Aggregate) -> dict[tuple[date | None, Key], list[int]]:
         """Every period of the window (bounded by the data where the window is open) × every group seen in the
         window, with zero sums where nothing ran. Without group_by the one group always exists."""
         keys = list(found.groups) or ([()] if not query.group_by else [])
@@ -199,10 +210,10 @@ class CostAnalyticsService:
         filled = dict(found.cells)
         for period in periods:
             for key in keys:
-                filled.setdefault((period, key), Sums())
+                filled.setdefault((period, key), [0] * 5)
         return filled
 
-    async def _team_names(self, dimensions: Sequence[str], groups: dict[Key, Sums]) -> dict[Any, str]:
+    async def _team_names(self, dimensions: Sequence[str], groups: dict[Key, list[int]]) -> dict[Any, str]:
         if "team" not in dimensions:
             return {}
         position = list(dimensions).index("team")
@@ -229,37 +240,34 @@ class CostAnalyticsService:
         return group
 
     @staticmethod
-    def _order(query: CostQuery) -> Any:
-        names = list(query.group_by)
-
-        def name_key(item: tuple[dict[str, str | None], Sums]) -> tuple[Any, ...]:
-            return tuple(_name_key(item[0][name]) for name in names)
-
+    def _sort_keys(query: CostQuery, views: dict[Key, dict[str, str | None]]) -> Any:
+        """The sort key of a (group key, sums) pair for `query.order`: a measure descending, then the group's
+        values by name (case-insensitive, missing values last)."""
+        names = {key: tuple(_name_key(view[name]) for name in query.group_by) for key, view in views.items()}
         if query.order == "name":
-            return name_key
-        if query.order == "gpu_hours":
-            return lambda item: (-item[1].gpu_us, *name_key(item))
-        return lambda item: (-item[1].cost_micros, *name_key(item))
+            return lambda item: names[item[0]]
+        measure = GPU if query.order == "gpu_hours" else COST
+        return lambda item: (-item[1][measure], names[item[0]])
 
-    async def _window_groups(self, window: CostWindowQuery, dimension: str) -> dict[Key, Sums]:
+    async def _window_groups(self, window: CostWindowQuery, dimension: str) -> dict[Key, list[int]]:
         query = CostQuery(start=window.start, end=window.end, group_by=[dimension],
                           team_id=[window.team_id] if window.team_id else [],
                           team=[window.team] if window.team else [])
         return (await self.aggregate(query)).groups
 
     @staticmethod
-    def _report_fields(window: CostWindowQuery, groups: Sequence[Sums]) -> dict[str, Any]:
-        total = Sums()
+    def _report_fields(window: CostWindowQuery, groups: Sequence[list[int]]) -> dict[str, Any]:
+        total = [0] * 5
         for sums in groups:
-            total.add(sums)
-        return {"start": window.start, "end": window.end, "total_cost": micros_to_usd(total.cost_micros),
-                "total_gpu_hours": gpu_hours(total.gpu_us), "unpriced_gpu_hours": gpu_hours(total.unpriced_gpu_us),
-                "job_count": total.job_count}
+            _add(total, sums)
+        return {"start": window.start, "end": window.end, "total_cost": micros_to_usd(total[COST]),
+                "total_gpu_hours": gpu_hours(total[GPU]), "unpriced_gpu_hours": gpu_hours(total[UNPRICED]),
+                "job_count": total[JOBS]}
 
     @staticmethod
-    def _figures(sums: Sums) -> dict[str, Any]:
-        return {"total_cost": micros_to_usd(sums.cost_micros), "gpu_hours": gpu_hours(sums.gpu_us),
-                "unpriced_gpu_hours": gpu_hours(sums.unpriced_gpu_us), "job_count": sums.job_count}
+    def _figures(sums: list[int]) -> dict[str, Any]:
+        return {"total_cost": micros_to_usd(sums[COST]), "gpu_hours": gpu_hours(sums[GPU]),
+                "unpriced_gpu_hours": gpu_hours(sums[UNPRICED]), "job_count": sums[JOBS]}
 
     async def by_team(self, window: CostWindowQuery) -> TeamCostReport:
         """Cost, GPU-hours, unpriced GPU-hours and distinct jobs per team over the snapshots whose UTC day is in

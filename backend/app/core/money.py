@@ -18,13 +18,18 @@ def six_places(value: Decimal | int) -> str:
     return f"{Decimal(value).quantize(SIX_PLACES, rounding=ROUND_HALF_EVEN):f}"
 
 
-def gpu_hours(gpu_us: int) -> Decimal:
-    """GPU-hours from integer GPU-microseconds, rounded half-even to 6 places in integer arithmetic (exact, with no
-    intermediate decimal precision to lose, however large the sum)."""
+def _micro_hours(gpu_us: int) -> int:
+    """Millionths of a GPU-hour from integer GPU-microseconds, rounded half-even in integer arithmetic (exact, with
+    no intermediate decimal precision to lose, however large the sum)."""
     micro_hours, rest = divmod(gpu_us, _GPU_US_PER_MICRO_HOUR)
     if rest * 2 > _GPU_US_PER_MICRO_HOUR or (rest * 2 == _GPU_US_PER_MICRO_HOUR and micro_hours % 2):
         micro_hours += 1
-    return Decimal(micro_hours).scaleb(-6)
+    return micro_hours
+
+
+def gpu_hours(gpu_us: int) -> Decimal:
+    """GPU-hours from integer GPU-microseconds, rounded half-even to 6 places in integer arithmetic."""
+    return Decimal(_micro_hours(gpu_us)).scaleb(-6)
 
 
 Usd = Annotated[
@@ -39,3 +44,15 @@ GpuHours = Annotated[
     WithJsonSchema({"type": "string", "pattern": r"^\d+\.\d{6}$", "description": "GPU-hours, 6 decimal places",
                     "examples": ["32.000000"]}),
 ]
+
+
+def micros_text(micros: int) -> str:
+    """Integer micro-USD as the 6-place string `six_places` gives (`1234500000` → `"1234.500000"`), in integer
+    arithmetic: the fast path for reports of thousands of rows."""
+    whole, fraction = divmod(micros, 1_000_000)
+    return f"{whole}.{fraction:06d}" if micros >= 0 else six_places(Decimal(micros).scaleb(-6))
+
+
+def gpu_hours_text(gpu_us: int) -> str:
+    """Integer GPU-microseconds as GPU-hours, the 6-place string of `gpu_hours` (rounded half-even)."""
+    return micros_text(_micro_hours(gpu_us))
