@@ -20,7 +20,10 @@ checks every HTTP row (cost and distinct jobs per period and group) against the 
 scans of the plan of each rollup query the service sends.
 
     .venv/bin/python bench/analytics.py [--jobs 1000000] [--rounds 50] [--seed 7] [--workers 2]
-                                        [--pg-url postgresql+asyncpg://postgres@127.0.0.1:5432/test]
+                                        [--pg-url postgresql+asyncpg://postgres@127.0.0.1:5432/test] [--keep]
+
+`--keep` keeps each loaded database and reuses it on the next run with `--keep` (a 10M load takes half an hour;
+drop them with `DROP DATABASE jobcost_bench_analytics_…`).
 
 The machine is shared with other work: compare the ratios of one run, not absolute figures across runs.
 """
@@ -166,25 +169,34 @@ def _usd(micros: int) -> Decimal:
     return Decimal(micros).scaleb(-6)
 
 
-async def measure(pg_url: str, n: int, seed: int, rounds: int, workers: int) -> dict[str, Timing]:
+async def measure(pg_url: str, n: int, seed: int, rounds: int, workers: int, keep: bool) -> dict[str, Timing]:
+    """Load `n` jobs (or, with `keep`, reuse the database a previous `--keep` run loaded) and time the queries."""
+    if keep:
+        async with s.kept_database(pg_url, f"jobcost_bench_analytics_{n}_s{seed}", n, seed, workers,
+                                    MEMBER_TEAMS) as url:
+            return await _measure_loaded(url, rounds)
     async with s.scratch_database(pg_url) as url:
         started = time.perf_counter()
         steps = await s.bulk_load(url, n, seed, workers)
         print(f"  N = {n:,}: loaded in {time.perf_counter() - started:.0f} s ("
               + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in steps.items()) + ")")
-        connection = await asyncpg.connect(s.asyncpg_dsn(url), server_settings={
-            "timezone": "UTC", "plan_cache_mode": "force_custom_plan"})
-        try:
-            counts = {t: await connection.fetchval(f"SELECT count(*) FROM {t}") for t in  # noqa: S608
-                      ("jobs", "cost_snapshots", *(table for table, _, _ in s.ROLLUP_GRAINS))}
-            print("    rows: " + ", ".join(f"{t} {c:,}" for t, c in counts.items()))
-            team_ids = await _team_ids(connection)
-            await s.create_users(url, MEMBER_TEAMS)
-            statements = await service_statements(url, team_ids)
-            http = await _http_timings(url, rounds, connection, team_ids)
-            await print_plans(connection, statements)
-        finally:
-            await connection.close()
+        await s.create_users(url, MEMBER_TEAMS)
+        return await _measure_loaded(url, rounds)
+
+
+async def _measure_loaded(url: str, rounds: int) -> dict[str, Timing]:
+    connection = await asyncpg.connect(s.asyncpg_dsn(url), server_settings={
+        "timezone": "UTC", "plan_cache_mode": "force_custom_plan"})
+    try:
+        counts = {t: await connection.fetchval(f"SELECT count(*) FROM {t}") for t in  # noqa: S608
+                  ("jobs", "cost_snapshots", *(table for table, _, _ in s.ROLLUP_GRAINS))}
+        print("    rows: " + ", ".join(f"{t} {c:,}" for t, c in counts.items()))
+        team_ids = await _team_ids(connection)
+        statements = await service_statements(url, team_ids)
+        http = await _http_timings(url, rounds, connection, team_ids)
+        await print_plans(connection, statements)
+    finally:
+        await connection.close()
     return http
 
 
@@ -240,13 +252,13 @@ def _agree(query: Query, answer: dict, raw_rows: list[Any]) -> bool:
     return web == raw
 
 
-async def main(ns: list[int], seed: int, rounds: int, workers: int, pg_url: str) -> None:
+async def main(ns: list[int], seed: int, rounds: int, workers: int, pg_url: str, keep: bool) -> None:
     print(f"cost report latency on PostgreSQL, {', '.join(f'{n:,}' for n in ns)} synthetic jobs (seed {seed}), "
           f"{rounds} requests each after a warm-up, one at a time, real server over loopback HTTP")
     for line in await s.machine_facts(pg_url):
         print(line)
     print(f"load average at start: {s.load_average()}")
-    results = {n: await measure(pg_url, n, seed, rounds, workers) for n in ns}
+    results = {n: await measure(pg_url, n, seed, rounds, workers, keep) for n in ns}
     large = max(results)
     print(f"HTTP p95 at {large:,} (target <= {TARGET_P95_MS:.0f} ms)")
     for name, timing in results[large].items():
@@ -267,9 +279,12 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="processes computing rows")
     parser.add_argument("--pg-url", default=s.DEFAULT_PG_URL)
+    parser.add_argument("--keep", action="store_true",
+                        help="keep each N's loaded database (jobcost_bench_analytics_N_sSEED) and reuse it next time")
     args = parser.parse_args()
     s.exit_on_sigterm()
     try:
-        asyncio.run(main([int(n) for n in args.jobs.split(",")], args.seed, args.rounds, args.workers, args.pg_url))
+        asyncio.run(main([int(n) for n in args.jobs.split(",")], args.seed, args.rounds, args.workers, args.pg_url,
+                         args.keep))
     except KeyboardInterrupt:
         raise SystemExit("interrupted: scratch databases dropped, servers stopped") from None

@@ -466,6 +466,40 @@ def bench_settings(url: str) -> Settings:
 
 
 @contextlib.asynccontextmanager
+async def kept_database(pg_url: str, name: str, n: int, seed: int, workers: int,
+                        member_teams: Sequence[str] = ()) -> AsyncIterator[str]:
+    """The database `name` on the server of `pg_url`, loaded with `n` synthetic jobs by `bulk_load` and its users
+    made (a member of `member_teams`), and kept after the run: a later run with the same name finds it loaded (its
+    jobs counted), brings it to the current migration head, and skips the load. For benchmarks whose load takes
+    longer than their queries."""
+    url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+    admin = await asyncpg.connect(asyncpg_dsn(pg_url))
+    try:
+        exists = await admin.fetchval("SELECT count(*) FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    await asyncio.to_thread(migrate.upgrade, url)
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        loaded = await connection.fetchval("SELECT count(*) FROM jobs")
+    finally:
+        await connection.close()
+    if loaded != n:
+        if loaded:
+            raise SystemExit(f"database {name} holds {loaded:,} jobs, not {n:,}: drop it first")
+        started = time.perf_counter()
+        steps = await bulk_load(url, n, seed, workers)
+        print(f"  N = {n:,}: loaded in {time.perf_counter() - started:.0f} s ("
+              + ", ".join(f"{step} {seconds:.0f} s" for step, seconds in steps.items()) + f"), kept as {name}")
+        await create_users(url, member_teams)
+    else:
+        print(f"  N = {n:,}: reusing the loaded database {name}")
+    yield url
+
+
+@contextlib.asynccontextmanager
 async def scratch_database(pg_url: str) -> AsyncIterator[str]:
     """A new database on the server of `pg_url`, migrated to head with the real migrations; yields its URL and
     drops it on the way out (also when interrupted)."""
