@@ -21,16 +21,15 @@ from app import cli
 from app.db.models import Team, User, team_members
 from app.main import create_app
 from tests.conftest import make_settings
-from tests.databases import engine_for, in_thread
+from tests.databases import APP_TABLES, engine_for, in_thread
 from tests.factories import login
 
 T = TypeVar("T")
+__all__ = ["APP_TABLES"]  # re-exported for the CLI tests
 
 # Wide, colourless output so that assertions see whole lines of plain text whatever the terminal says.
 _runner = CliRunner(env={"COLUMNS": "200", "TTY_COMPATIBLE": "0", "NO_COLOR": "1"})
 
-APP_TABLES = {"users", "teams", "team_members", "jobs", "cost_snapshots", "gpu_prices", "api_tokens",
-              "daily_team_costs", "daily_model_costs", "daily_usage_costs"}
 
 
 def invoke(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
