@@ -43,6 +43,9 @@ def _dimensions(values: list[str]) -> list[str]:
     for value in values:
         if value.startswith(LABEL_PREFIX):
             value = LABEL_PREFIX + _label_key(value[len(LABEL_PREFIX):])
+        elif value in ("day", "week", "month"):
+            raise PydanticCustomError("dimension", "'{value}' is a step, not a dimension: use step={value}",
+                                      {"value": value})
         elif value not in DIMENSIONS:
             raise PydanticCustomError(
                 "dimension", "unknown dimension '{value}': use team, model, gpu_type, provider, user, status or "
