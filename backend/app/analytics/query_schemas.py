@@ -6,10 +6,10 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from app.analytics.schemas import UtcDay
+from app.analytics.schemas import UtcWindow
 from app.core.money import GpuHours, Usd
 from app.db.models import JobStatus
 from app.ingestion.normalize import parse_status, required_text
@@ -79,17 +79,11 @@ LabelFilter = Annotated[tuple[str, str], BeforeValidator(_label_filter)]
 REPEATABLE = ("group_by", "team", "team_id", "model_name", "gpu_type", "provider", "user", "status", "label")
 
 
-class CostQuery(BaseModel):
+class CostQuery(UtcWindow):
     """`GET /analytics/cost`: sums of the cost snapshots whose UTC day is in [start, end], grouped by up to three
     dimensions, per period of `step`. Filters are repeatable: values of one filter are alternatives (OR), different
     filters must all hold (AND). Unknown parameters are refused (422)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    start: UtcDay | None = Field(None, description="First UTC day included (YYYY-MM-DD); none: from the first.",
-                                 examples=["2026-01-01"])
-    end: UtcDay | None = Field(None, description="Last UTC day included (YYYY-MM-DD); none: up to the last.",
-                               examples=["2026-01-14"])
     group_by: Annotated[list[str], BeforeValidator(_split_commas), AfterValidator(_dimensions)] = Field(
         default_factory=list,
         description="Up to 3 of `team`, `model`, `gpu_type`, `provider`, `user`, `status`, `label:KEY`, "
@@ -127,14 +121,6 @@ class CostQuery(BaseModel):
         default_factory=list, description="Only jobs with this label, `KEY:VALUE`; values of one key are "
                                           "alternatives, different keys must all match.",
         examples=[["project:assistant"]])
-
-    @field_validator("end")
-    @classmethod
-    def _not_before_start(cls, value: date | None, info: ValidationInfo) -> date | None:
-        start = info.data.get("start")
-        if value is not None and start is not None and value < start:
-            raise PydanticCustomError("window_reversed", "must not be before start (end is the last day included)")
-        return value
 
 
 class CostMeasures(BaseModel):

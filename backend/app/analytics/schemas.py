@@ -33,18 +33,15 @@ UtcDay = Annotated[date, BeforeValidator(_utc_day),
                    WithJsonSchema({"type": "string", "format": "date", "examples": ["2026-01-01"]})]
 
 
-class CostWindowQuery(BaseModel):
-    """The UTC days to sum, both ends included, and an optional team. Unknown parameters are refused (422): a
-    `tz` would otherwise be silently ignored, and jobcost's days are UTC days."""
+class UtcWindow(BaseModel):
+    """UTC days to sum, both ends included, either open. Unknown parameters are refused (422): a `tz` would
+    otherwise be silently ignored, and jobcost's days are UTC days."""
 
     model_config = ConfigDict(extra="forbid")
 
     start: UtcDay | None = Field(None, description="First UTC day included (YYYY-MM-DD); none: from the first.")
     end: UtcDay | None = Field(None, description="Last UTC day included (YYYY-MM-DD); none: up to the last.",
                                examples=["2026-01-14"])
-    team_id: uuid.UUID | None = Field(None, description="Only this team's costs (403 for a member outside it).")
-    team: FilterText | None = Field(
-        None, description="Only the team of this name (trimmed, case-insensitive; 403 for a member outside it).")
 
     @field_validator("end")
     @classmethod
@@ -53,6 +50,14 @@ class CostWindowQuery(BaseModel):
         if value is not None and start is not None and value < start:
             raise PydanticCustomError("window_reversed", "must not be before start (end is the last day included)")
         return value
+
+
+class CostWindowQuery(UtcWindow):
+    """The window of the by-team and by-model reports, and an optional team."""
+
+    team_id: uuid.UUID | None = Field(None, description="Only this team's costs (403 for a member outside it).")
+    team: FilterText | None = Field(
+        None, description="Only the team of this name (trimmed, case-insensitive; 403 for a member outside it).")
 
 
 class CostFigures(BaseModel):
