@@ -83,11 +83,12 @@ class JobExport:
 
     conditions: Sequence[ColumnElement[bool]]
 
-    async def batches(self, sessions: async_sessionmaker[AsyncSession], size: int = EXPORT_BATCH
+    async def batches(self, sessions: async_sessionmaker[AsyncSession], size: int | None = None
                       ) -> AsyncIterator[list[Row[Any]]]:
         """Batches of up to `size` jobs, in the listing order, until none is left. Each batch is read in a short
         session of its own, so no connection is held while the client takes its time; memory holds one batch.
         Jobs ingested meanwhile are exported if they sort after the batches already read."""
+        size = size or EXPORT_BATCH
         after: Position | None = None
         while True:
             async with sessions() as session:
