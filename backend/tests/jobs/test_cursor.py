@@ -18,7 +18,12 @@ from tests.api.problems import assert_problem
 from tests.conftest import TEST_SECRET
 from tests.ingestion.conftest import ingest_ok
 from tests.jobs.conftest import ids, list_jobs, list_ok
-from tests.jobs.test_paging import EPOCH, JOBS, N, T0, expected_order, record, seeded  # noqa: F401 - `seeded` fixture
+from tests.jobs.test_paging import EPOCH, JOBS, T0, N, record, seed_paging
+
+
+@pytest.fixture
+async def seeded(client, admin_headers) -> list[str]:
+    return await seed_paging(client, admin_headers)
 
 
 async def walk(client, headers, params: dict[str, Any], between=None) -> tuple[list[str], list[dict[str, Any]]]:

@@ -56,14 +56,19 @@ def record(job_id: str, at: datetime | None) -> dict[str, Any]:
     return job(job_id, started_at=start, ended_at=end, team="paging")
 
 
-@pytest.fixture
-async def seeded(client, admin_headers) -> list[str]:
-    # Sent in reverse of the expected order, so insertion order cannot pass for the sort.
+async def seed_paging(client, headers) -> list[str]:  # noqa: ANN001
+    """Ingest the 37 jobs, in reverse of the expected order (so insertion order cannot pass for the sort);
+    returns the expected order."""
     order = expected_order(JOBS)
     by_id = dict(JOBS)
-    report = await ingest_ok(client, admin_headers, [record(i, by_id[i]) for i in reversed(order)])
+    report = await ingest_ok(client, headers, [record(i, by_id[i]) for i in reversed(order)])
     assert report["created"] == N
     return order
+
+
+@pytest.fixture
+async def seeded(client, admin_headers) -> list[str]:
+    return await seed_paging(client, admin_headers)
 
 
 def test_the_fixture_is_what_the_module_docstring_says() -> None:
