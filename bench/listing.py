@@ -19,11 +19,10 @@ and prints each ratio jobcost / raw (target >= 0.5x) with the server CPU per req
 against page 1 (target <= 1.5x), and of `skip` page 2,000 for comparison.
 
     .venv/bin/python bench/listing.py [--jobs 1000000] [--seconds 20] [--rounds 50] [--workers 2]
-                                      [--baseline-src DIR] [--pg-url postgresql+asyncpg://postgres@…/test]
+                                      [--pg-url postgresql+asyncpg://postgres@…/test]
 
-`--baseline-src DIR` also measures another checkout of jobcost (e.g. `git archive 7b196d3 | tar -x -C DIR`), run
-with the same virtualenv and `PYTHONPATH=DIR/backend`: before/after in one run. Needs `wrk` (Debian: `apt-get
-install wrk`). The machine is shared: compare the ratios of one run, not absolute figures across runs.
+Needs `wrk` (Debian: `apt-get install wrk`). The machine is shared: compare the ratios of one run, not absolute
+figures across runs.
 """
 
 from __future__ import annotations
@@ -238,42 +237,21 @@ async def deep_latency(base: str, headers: dict[str, str], rounds: int) -> None:
           f"{TARGET_DEEP}x); skip page {DEEP_PAGE:,} (skip={(DEEP_PAGE - 1) * PAGE:,}, counted) {skip:.2f} ms")
 
 
-async def measure(pg_url: str, n: int, seed: int, seconds: int, rounds: int, workers: int,
-                  baseline_src: str | None) -> None:
+async def measure(pg_url: str, n: int, seed: int, seconds: int, rounds: int, workers: int) -> None:
     async with s.scratch_database(pg_url) as url:
         started = time.perf_counter()
         steps = await s.bulk_load(url, n, seed, workers)
         print(f"  N = {n:,}: loaded in {time.perf_counter() - started:.0f} s ("
               + ", ".join(f"{name} {sec:.0f} s" for name, sec in steps.items()) + ")")
         await s.create_users(url)
-        async with raw_server(url) as raw:
-            servers = [("jobcost", None)] + ([("before", baseline_src)] if baseline_src else [])
-            for label, src in servers:
-                previous = os.environ.get("PYTHONPATH")
-                if src is not None:
-                    os.environ["PYTHONPATH"] = os.path.join(src, "backend")
-                try:
-                    server = s.Server(url)
-                    await server.__aenter__()
-                finally:
-                    os.environ.pop("PYTHONPATH", None)
-                    if previous is not None:
-                        os.environ["PYTHONPATH"] = previous
-                try:
-                    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:
-                        headers = await s.bearer(client, s.ADMIN)
-                    if src is None:
-                        await throughput(label, server.base_url, headers, raw, seconds, server.pid)
-                        await deep_latency(server.base_url, headers, rounds)
-                    else:
-                        ours = wrk(server.base_url + f"/api/v1/jobs?limit={PAGE}", seconds, headers)
-                        print(f"    {label:8s} first page, counted       {ours:8.1f} req/s  ({src})")
-                finally:
-                    await server.__aexit__()
+        async with raw_server(url) as raw, s.Server(url) as server:
+            async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:
+                headers = await s.bearer(client, s.ADMIN)
+            await throughput("jobcost", server.base_url, headers, raw, seconds, server.pid)
+            await deep_latency(server.base_url, headers, rounds)
 
 
-async def main(ns: list[int], seed: int, seconds: int, rounds: int, workers: int, pg_url: str,
-               baseline_src: str | None) -> None:
+async def main(ns: list[int], seed: int, seconds: int, rounds: int, workers: int, pg_url: str) -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install wrk")
     print(f"job listing on PostgreSQL, {', '.join(f'{n:,}' for n in ns)} synthetic jobs (seed {seed}); wrk 2 threads "
@@ -282,7 +260,7 @@ async def main(ns: list[int], seed: int, seconds: int, rounds: int, workers: int
         print(line)
     print(f"load average at start: {s.load_average()}")
     for n in ns:
-        await measure(pg_url, n, seed, seconds, rounds, workers, baseline_src)
+        await measure(pg_url, n, seed, seconds, rounds, workers)
     print(f"load average at end: {s.load_average()}")
 
 
@@ -293,7 +271,6 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="processes computing rows")
-    parser.add_argument("--baseline-src", default=None, help="another jobcost checkout to measure too")
     parser.add_argument("--pg-url", default=s.DEFAULT_PG_URL)
     parser.add_argument("--serve-raw", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
@@ -305,6 +282,6 @@ if __name__ == "__main__":
     s.exit_on_sigterm()
     try:
         asyncio.run(main([int(n) for n in args.jobs.split(",")], args.seed, args.seconds, args.rounds, args.workers,
-                         args.pg_url, args.baseline_src))
+                         args.pg_url))
     except KeyboardInterrupt:
         raise SystemExit("interrupted: scratch databases dropped, servers stopped") from None
