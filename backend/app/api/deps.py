@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.api.errors import error_responses, problem_body
 from app.auth.api_tokens import INGEST_ONLY_DETAIL, ApiTokenService, looks_like_api_token
@@ -45,6 +45,15 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def get_session_factory(request: Request) -> async_sessionmaker[AsyncSession]:
+    """The app's session factory, for work that outlives the endpoint (a streamed response reads its rows while
+    it is being sent, after the request's own session has been committed and closed)."""
+    return request.app.state.sessionmaker
+
+
+SessionFactoryDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_session_factory)]
 
 
 async def start_writing(session: AsyncSession) -> None:

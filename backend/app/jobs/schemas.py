@@ -18,13 +18,15 @@ from pydantic import (
     ValidationInfo,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from app.auth.schemas import TeamRef
 from app.core.money import GpuHours, Usd, gpu_hours
 from app.db.models import CostSnapshot, CostSource, Job, JobStatus
 from app.ingestion.normalize import parse_instant, parse_status, required_text
+from app.jobs.cursor import MAX_CURSOR_LENGTH
 
 MAX_PAGE = 100
 MAX_SKIP = 1_000_000_000
@@ -56,14 +58,50 @@ def _distinct(value: list[JobStatus]) -> list[JobStatus]:
     return list(dict.fromkeys(value))
 
 
+_LABEL_KEY = required_text(255)
+
+
+def _label_filter(value: Any) -> tuple[str, str]:
+    """`KEY:VALUE` → (key, value): the key read as at ingest (trimmed, 1–255 characters), the value everything
+    after the first `:`, exactly (label values may hold `:` and are not trimmed at ingest either)."""
+    if not isinstance(value, str) or ":" not in value:
+        raise PydanticCustomError("label_filter", "must be KEY:VALUE, e.g. project:assistant")
+    key, _, label_value = value.partition(":")
+    try:
+        clean_key = _LABEL_KEY.func(key)  # type: ignore[call-arg]
+    except PydanticCustomError as exc:
+        raise PydanticCustomError("label_filter", "the key before ':' {why}", {"why": exc.message()}) from None
+    if len(label_value) > 1024:
+        raise PydanticCustomError("label_filter", "the value after ':' must be at most 1,024 characters")
+    return clean_key, label_value
+
+
+# Parameters that shape pages rather than choose jobs: a cursor may be followed with another `limit`.
+PAGING_PARAMETERS = frozenset({"skip", "limit", "cursor", "include_total", "format"})
+
+
 class JobListQuery(BaseModel):
-    """Paging and filters of `GET /jobs`. Filters combine with AND; unknown parameters are refused (422), so a
-    misspelt filter never silently lists everything."""
+    """Paging and filters of `GET /jobs`. Filters combine with AND (`status` and `label` repeat: OR within one
+    label key, AND across keys); unknown parameters are refused (422), so a misspelt filter never silently lists
+    everything."""
 
     model_config = ConfigDict(extra="forbid")
 
-    skip: int = Field(0, ge=0, le=MAX_SKIP, description="Jobs to skip (0 ≤ skip ≤ 1,000,000,000).")
+    skip: int = Field(0, ge=0, le=MAX_SKIP, description="Jobs to skip (0 ≤ skip ≤ 1,000,000,000). Each page costs "
+                                                        "as much as all the pages before it: prefer `cursor`.")
     limit: int = Field(50, ge=1, le=MAX_PAGE, description="Jobs per page (1 ≤ limit ≤ 100).")
+    cursor: str | None = Field(
+        None, min_length=1, max_length=MAX_CURSOR_LENGTH,
+        description="The `next_cursor` of the previous page: the page after it, as fast as the first page however "
+                    "deep. Opaque and signed; only with the filters it was made under (`limit` may change), and "
+                    "not with `skip`.")
+    include_total: bool | None = Field(
+        None, description="Whether to count `total` (exact; it costs a count of every matching job). Default: "
+                          "counted on `skip` pages (including the first page), not on `cursor` pages, where "
+                          "`total` is null unless `include_total=true`.")
+    format: Literal["json", "csv"] | None = Field(
+        None, description="`csv` (or `Accept: text/csv`) streams every matching job as CSV, no paging; "
+                          "`skip`, `limit`, `cursor` and `include_total` are then refused.")
     team_id: uuid.UUID | None = Field(None, description="Only this team's jobs (403 for a member outside it).")
     team: FilterText | None = Field(
         None, description="Only the team of this name (trimmed, case-insensitive; 403 for a member outside it).",
@@ -80,6 +118,12 @@ class JobListQuery(BaseModel):
         None, description="Only this GPU type (catalog aliases apply: `a100 80gb` → `A100-80GB`).",
         examples=["H100"])
     user: FilterText | None = Field(None, description="Only jobs submitted by this user (exact name).")
+    label: list[Annotated[tuple[str, str], BeforeValidator(_label_filter),
+                          WithJsonSchema({"type": "string", "pattern": "^[^:]+:.*$"})]] | None = Field(
+        None, description="Only jobs with this label, as `KEY:VALUE` (exact value; the key trimmed as at "
+                          "ingest). Repeatable: values of one key are alternatives (OR), different keys must all "
+                          "match (AND): `label=stage:sft&label=stage:dpo&label=project:assistant`.",
+        examples=[["project:assistant"]])
     started_after: Instant | None = Field(
         None, description="Only jobs started at or after this instant (RFC 3339 with an offset); excludes jobs "
                           "that never started.")
@@ -94,6 +138,44 @@ class JobListQuery(BaseModel):
         if value is not None and after is not None and value < after:
             raise PydanticCustomError("window_reversed", "must not be before started_after")
         return value
+
+    @model_validator(mode="after")
+    def _paging_fits(self) -> JobListQuery:
+        given = self.model_fields_set
+        if self.cursor is not None and "skip" in given:
+            raise _parameter_error("cursor", "cursor_with_skip",
+                                   "a cursor continues where its page ended: do not give skip with it")
+        if self.format == "csv":
+            paging = sorted(given & {"skip", "limit", "cursor", "include_total"})
+            if paging:
+                raise _parameter_error(paging[0], "csv_no_paging",
+                                       "format=csv exports every matching job: paging parameters do not apply")
+        return self
+
+    def label_filters(self) -> dict[str, list[str]]:
+        """The `label` filters by key, each key's values in order of first appearance."""
+        by_key: dict[str, list[str]] = {}
+        for key, value in self.label or ():
+            values = by_key.setdefault(key, [])
+            if value not in values:
+                values.append(value)
+        return by_key
+
+    def filters(self) -> dict[str, Any]:
+        """The filters (every parameter that chooses jobs, none that shapes pages), JSON-able and canonical:
+        what a cursor is bound to."""
+        chosen = self.model_dump(mode="json", exclude=set(PAGING_PARAMETERS) | {"label"}, exclude_none=True)
+        if self.status:
+            chosen["status"] = sorted(chosen["status"])
+        if self.label:
+            chosen["label"] = {key: sorted(values) for key, values in self.label_filters().items()}
+        return chosen
+
+
+def _parameter_error(name: str, kind: str, why: str) -> ValueError:
+    # A ValueError from a model validator would be reported at the model's root; this names the parameter.
+    return ValidationError.from_exception_data("JobListQuery", [
+        InitErrorDetails(type=PydanticCustomError(kind, why), loc=(name,), input=None)])
 
 
 class JobDetailQuery(BaseModel):
@@ -161,8 +243,14 @@ class JobRead(BaseModel):
     @classmethod
     def from_job(cls, job: Job, snapshots: Sequence[CostSnapshot] | None = None) -> JobRead:
         """The API view of `job` (its `team` loaded), with `snapshots` when given."""
+        return cls.from_record(job, TeamRef(id=job.team.id, name=job.team.name), snapshots)
+
+    @classmethod
+    def from_record(cls, job: Any, team: TeamRef, snapshots: Sequence[CostSnapshot] | None = None) -> JobRead:
+        """The API view of `job`: a `Job`, or a row of the same attributes (a listing reads columns, not
+        entities), with its `team`."""
         return cls(
-            id=job.id, job_id=job.job_id, team=TeamRef.model_validate(job.team), status=job.status,
+            id=job.id, job_id=job.job_id, team=team, status=job.status,
             model_name=job.model_name, gpu_type=job.gpu_type, gpu_count=Decimal(job.gpu_milli).scaleb(-3),
             provider=job.provider, user=job.user_name, submitted_at=job.submitted_at, started_at=job.started_at,
             ended_at=job.ended_at, observed_at=job.observed_at, gpu_hours=gpu_hours(job.gpu_us), cost=job.cost,
@@ -173,15 +261,26 @@ class JobRead(BaseModel):
         )
 
 
+_CURSOR_EXAMPLE = "WzEsMTc2NzQ4MDQwMDAwMDAwMCwic2FnZW1ha2VyOmxsYW1hMy04Yi1zZnQtMDEwMyIsIjQ0MTM2ZmEzNTVi"
+
+
 class JobList(BaseModel):
     """One page of jobs, newest start first (`started_at` descending, jobs that never started last, then by
-    `job_id`), and how many jobs match in all."""
+    `job_id`), how many jobs match in all (when counted), and the cursor of the next page."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
-        {"jobs": [{**JOB_EXAMPLE, "snapshots": None}], "total": 10, "skip": 0, "limit": 1, "has_more": True}]})
+        {"jobs": [{**JOB_EXAMPLE, "snapshots": None}], "total": 10, "skip": 0, "limit": 1, "has_more": True,
+         "next_cursor": _CURSOR_EXAMPLE},
+        {"jobs": [{**JOB_EXAMPLE, "snapshots": None}], "total": None, "skip": None, "limit": 1, "has_more": True,
+         "next_cursor": _CURSOR_EXAMPLE}]})
 
     jobs: list[JobRead]
-    total: int = Field(description="Jobs matching the filters, on every page.", examples=[30])
-    skip: int = Field(examples=[0])
+    total: int | None = Field(
+        description="Jobs matching the filters in all, exact. Counted on `skip` pages (the first page "
+                    "included) and whenever `include_total=true`; null on `cursor` pages otherwise.", examples=[30])
+    skip: int | None = Field(description="The `skip` of this page; null on a `cursor` page.", examples=[0])
     limit: int = Field(examples=[50])
-    has_more: bool = Field(description="Whether jobs follow this page (`skip + len(jobs) < total`).")
+    has_more: bool = Field(description="Whether jobs follow this page.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page (with the same filters); null on the last page.",
+        examples=[_CURSOR_EXAMPLE])

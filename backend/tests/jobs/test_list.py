@@ -311,7 +311,8 @@ async def test_team_id_filter_selects_that_teams_jobs_and_conflicting_team_filte
     assert ids(body) == ["f-4"]
     assert (await list_ok(client, admin_headers, {"team_id": vision.upper()}))["total"] == 3
     body = await list_ok(client, admin_headers, {"team_id": nlp, "team": "vision"})
-    assert body == {"jobs": [], "total": 0, "skip": 0, "limit": 50, "has_more": False}
+    assert body == {"jobs": [], "total": 0, "skip": 0, "limit": 50, "has_more": False,
+                    "next_cursor": None}
     body = await list_ok(client, admin_headers, {"team_id": str(uuid.UUID(int=1))})
     assert body["total"] == 0 and body["jobs"] == []
 

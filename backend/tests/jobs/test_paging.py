@@ -56,14 +56,19 @@ def record(job_id: str, at: datetime | None) -> dict[str, Any]:
     return job(job_id, started_at=start, ended_at=end, team="paging")
 
 
-@pytest.fixture
-async def seeded(client, admin_headers) -> list[str]:
-    # Sent in reverse of the expected order, so insertion order cannot pass for the sort.
+async def seed_paging(client, headers) -> list[str]:  # noqa: ANN001
+    """Ingest the 37 jobs, in reverse of the expected order (so insertion order cannot pass for the sort);
+    returns the expected order."""
     order = expected_order(JOBS)
     by_id = dict(JOBS)
-    report = await ingest_ok(client, admin_headers, [record(i, by_id[i]) for i in reversed(order)])
+    report = await ingest_ok(client, headers, [record(i, by_id[i]) for i in reversed(order)])
     assert report["created"] == N
     return order
+
+
+@pytest.fixture
+async def seeded(client, admin_headers) -> list[str]:
+    return await seed_paging(client, admin_headers)
 
 
 def test_the_fixture_is_what_the_module_docstring_says() -> None:
@@ -119,7 +124,8 @@ async def test_pages_of_a_filtered_list_follow_the_same_order(client, admin_head
 @pytest.mark.parametrize("skip", [N, N + 1, 1_000, 1_000_000_000])
 async def test_a_page_past_the_end_is_empty_with_the_same_total(client, admin_headers, seeded, skip) -> None:
     body = await list_ok(client, admin_headers, {"skip": skip, "limit": 10})
-    assert body == {"jobs": [], "total": N, "skip": skip, "limit": 10, "has_more": False}
+    assert body == {"jobs": [], "total": N, "skip": skip, "limit": 10, "has_more": False,
+                    "next_cursor": None}
 
 
 async def test_the_last_partial_page_has_no_more(client, admin_headers, seeded) -> None:

@@ -74,11 +74,14 @@ class Job(UUIDPrimaryKey, Timestamps, Base):
     team: Mapped[Team] = relationship(lazy="raise")
 
 
-# The order of `GET /jobs` (started_at newest first, never-started last, then job_id by code point), as an index,
-# so the first page of a large table is read in order instead of sorted (ties on started_at, rare, are put in
-# code point order by an incremental sort: the column's own collation may not be "C"). PostgreSQL only: SQLite
-# cannot declare NULLS LAST in an index, and serves this order from `ix_jobs_started_at_job_id`. Alembic's
-# comparison skips the indexes named in POSTGRESQL_ONLY_INDEXES on other databases (see backend/alembic/env.py).
+# The order of `GET /jobs` (started_at newest first, never-started last, then job_id by code point), as an index
+# in exactly that order, so the first page, every keyset page and the CSV export read it in order with no sort.
+# The migration (0007) builds it with `job_id COLLATE "C"`, the collation the listing sorts by whatever the
+# database's locale; it is declared here without, because SQLAlchemy reflects an index column's collation as the
+# bare column and Alembic would report a declared COLLATE as drift (tests/jobs/test_cursor.py checks the real
+# index). PostgreSQL only: SQLite cannot declare NULLS LAST in an index, and serves this order from
+# `ix_jobs_started_at_job_id`. Alembic's comparison skips the indexes named in POSTGRESQL_ONLY_INDEXES on other
+# databases (see backend/alembic/env.py).
 LIST_ORDER_INDEX = "ix_jobs_list_order"
 Index(LIST_ORDER_INDEX, Job.started_at.desc().nulls_last(), Job.job_id).ddl_if(dialect="postgresql")
 POSTGRESQL_ONLY_INDEXES = frozenset({LIST_ORDER_INDEX})
