@@ -4,20 +4,14 @@ SQLite (aiosqlite): WAL journal, foreign keys on, a busy timeout, and SQLAlchemy
 module otherwise opens transactions lazily on its own, which breaks SAVEPOINTs (and so the per-test rollback and
 `begin_nested`). PostgreSQL (asyncpg): pre-ping so connections killed by a restart are replaced, session time
 zone UTC, and custom plans for prepared statements (generic plans made the year-long sums 2-3x slower here).
-
-PostgreSQL connections are checked at checkout without a round trip when they were in use moments ago: a
-connection the server closed (a restart, a failover, `pg_terminate_backend`) is seen closed by asyncpg and
-replaced; only one idle for longer than `PING_AFTER_IDLE_S` is pinged. SQLAlchemy's `pool_pre_ping` pinged every
-checkout (BEGIN, `;`, ROLLBACK: three of the ten round trips of a job listing, PERFORMANCE.md).
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, exc, text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -26,8 +20,6 @@ from app.core.config import Settings
 # Execution option marking a session that will write: on SQLite its transaction starts with BEGIN IMMEDIATE.
 WRITER_OPTION = "jobcost_writer"
 SQLITE_WAL_LIMIT_BYTES = 64 * 1024 * 1024
-PING_AFTER_IDLE_S = 5.0
-_CHECKED_IN_AT = "jobcost_checked_in_at"
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -58,24 +50,6 @@ def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITER_OPTION) else "BEGIN")
 
 
-def _install_liveness_check(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "checkin")
-    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
-        record.info[_CHECKED_IN_AT] = time.monotonic()
-
-    @event.listens_for(engine.sync_engine, "checkout")
-    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        # DisconnectionError makes the pool drop this connection and check out another (up to three times).
-        if dbapi_connection.driver_connection.is_closed():
-            raise exc.DisconnectionError("the server closed the connection")
-        idle = time.monotonic() - record.info.get(_CHECKED_IN_AT, 0.0)
-        if idle > PING_AFTER_IDLE_S:
-            try:
-                dbapi_connection.ping()
-            except Exception as error:
-                raise exc.DisconnectionError(f"ping failed: {error}") from error
-
-
 def create_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
     """An AsyncEngine for `settings.database_url`, configured for its dialect. `overrides` go to
     `create_async_engine` (tests use them for small pools)."""
@@ -86,7 +60,7 @@ def create_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
         _install_sqlite_pragmas(engine, settings.sqlite_busy_timeout_ms)
         return engine
     options: dict[str, Any] = {
-        "pool_pre_ping": False,  # replaced by _install_liveness_check
+        "pool_pre_ping": True,
         "pool_size": settings.db_pool_size,
         "max_overflow": settings.db_max_overflow,
         "pool_timeout": settings.db_pool_timeout,
@@ -96,9 +70,7 @@ def create_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
         },
     }
     options.update(overrides)
-    engine = create_async_engine(url, **options)
-    _install_liveness_check(engine)
-    return engine
+    return create_async_engine(url, **options)
 
 
 def create_sessionmaker(bind: Any) -> async_sessionmaker[AsyncSession]:

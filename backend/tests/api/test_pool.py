@@ -85,8 +85,10 @@ async def test_requests_cancelled_mid_flight_return_their_connections(fresh_db: 
 
         for _ in range(3):
             tasks = [asyncio.create_task(client.get(ME, headers=headers)) for _ in range(20)]
-            for _ in range(10_000):  # until some request holds a connection; bounded, not timed
-                await asyncio.sleep(0)
+            # Until some request holds a connection: bounded, and yielding long enough each turn for aiosqlite's
+            # thread to open one on a loaded machine (10,000 bare yields could pass before it did).
+            for _ in range(20_000):
+                await asyncio.sleep(0.0005)
                 if pool.checkedout():
                     break
             else:

@@ -76,7 +76,7 @@ class Job(UUIDPrimaryKey, Timestamps, Base):
 
 # The order of `GET /jobs` (started_at newest first, never-started last, then job_id by code point), as an index
 # in exactly that order, so the first page, every keyset page and the CSV export read it in order with no sort.
-# The migration (0007) builds it with `job_id COLLATE "C"`, the collation the listing sorts by whatever the
+# The migration (0006) builds it with `job_id COLLATE "C"`, the collation the listing sorts by whatever the
 # database's locale; it is declared here without, because SQLAlchemy reflects an index column's collation as the
 # bare column and Alembic would report a declared COLLATE as drift (tests/jobs/test_cursor.py checks the real
 # index). PostgreSQL only: SQLite cannot declare NULLS LAST in an index, and serves this order from

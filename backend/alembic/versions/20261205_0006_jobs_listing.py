@@ -8,8 +8,8 @@ the first page, and a keyset condition on `(started_at, job_id)` could not bound
 order exactly: first page, keyset pages and the CSV export read it in order with no sort at all.
 SQLite sorts text by code point already and keeps using ix_jobs_started_at_job_id.
 
-Revision ID: 0007
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-05
 """
 from __future__ import annotations
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0007'
-down_revision: str | Sequence[str] | None = '0004'
+revision: str = '0006'
+down_revision: str | Sequence[str] | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
