@@ -36,16 +36,18 @@ LABEL_PREFIX = "label:"
 @dataclass(frozen=True, slots=True)
 class Cells:
     """A table or subquery of cells: its period column (`day` or `month`), a key column per dimension it has
-    (`label:KEY` included), and the `SUM_COLUMNS`."""
+    (`label:KEY` included), and the `SUM_COLUMNS`. `unique`: one cell per period and key (a rollup), so a query
+    grouping by exactly the cells' key reads them without aggregating."""
 
     source: Any
     period: Literal["day", "month"]
     keys: dict[str, ColumnElement[Any]]
+    unique: bool = False
 
     @classmethod
     def of(cls, grain: Grain) -> Cells:
         table = grain.table
-        return cls(table, grain.period, {name: table.c[KEY_COLUMN[name]] for name in grain.dimensions})
+        return cls(table, grain.period, {name: table.c[KEY_COLUMN[name]] for name in grain.dimensions}, True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,13 +149,22 @@ def cell_sums(cells: Cells, dimensions: Sequence[str], filters: Filters, *, lo: 
         period_jobs = case((first_unit, c.job_count), else_=c.jobs_started)
     keys = [cells.keys[name].label(f"k{i}") for i, name in enumerate(dimensions)]
     groups = ([period.label("period")] if period is not None else []) + keys
+    names = (*_AMOUNTS, "period_jobs", "window_jobs")
+    terms = [*(c[name] for name in _AMOUNTS), period_jobs, window_jobs]
+    conditions = _conditions(cells, filters, unit, lo, hi)
+    one_unit = lo is not None and lo == hi
+    if cells.unique and set(dimensions) == set(cells.keys) and (step == cells.period or one_unit):
+        # A group is a cell (a day of a team; a team's model in a month read from month cells): read the cells as
+        # they are, with no aggregate to build (a year of days by team is 18,000 groups, and hashing them spilled
+        # to disk at PostgreSQL's default work_mem).
+        return select(*groups, *(term.label(name) for term, name in zip(terms, names, strict=True))) \
+            .select_from(cells.source).where(*conditions)
     # Each sum cast to BIGINT: PostgreSQL's sum(bigint) is numeric, decoded as a Decimal per value (thousands of
     # rows, ten sums each). The parts are small enough: a quotient of 10^6 or a remainder summed over the cells of
     # one group, far from 2^63.
-    sums = [*(func.sum(c[name]) for name in _AMOUNTS), func.sum(period_jobs), func.sum(window_jobs)]
-    names = (*_AMOUNTS, "period_jobs", "window_jobs")
-    stmt = select(*groups, *(cast(total, BigInteger).label(name) for total, name in zip(sums, names, strict=True)))
-    stmt = stmt.select_from(cells.source).where(*_conditions(cells, filters, unit, lo, hi))
+    stmt = select(*groups, *(cast(func.sum(term), BigInteger).label(name)
+                             for term, name in zip(terms, names, strict=True)))
+    stmt = stmt.select_from(cells.source).where(*conditions)
     return stmt.group_by(*(column.element for column in groups)) if groups else stmt
 
 

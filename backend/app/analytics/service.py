@@ -18,7 +18,8 @@ from app.analytics import planner
 from app.analytics.query_schemas import CostQuery
 from app.analytics.schemas import CostWindowQuery, ModelCost, ModelCostReport, TeamCost, TeamCostReport
 from app.core.money import gpu_hours, gpu_hours_text, micros_text
-from app.db.aggregates import joined_sum
+from app.db.aggregates import SPLIT
+from app.db.dialect import widen_work_mem
 from app.db.models import Team
 from app.db.models.daily_cost import NONE_KEY
 from app.db.types import micros_to_usd
@@ -134,6 +135,7 @@ class CostAnalyticsService:
         found = Aggregate()
         if filters.team_ids is not None and not filters.team_ids:
             return found
+        await widen_work_mem(self.session)
         first = 1 if query.step is not None else 0  # the period column, when stepped
         width = len(query.group_by)
         cells, groups = found.cells, found.groups
@@ -143,8 +145,8 @@ class CostAnalyticsService:
                  window_jobs) = row[first + width:]
                 if period_jobs is None:  # an aggregate without GROUP BY over no cells still gives a row
                     continue
-                amounts = (joined_sum(cost_hi, cost_lo), joined_sum(gpu_hi, gpu_lo),
-                           joined_sum(unpriced_hi, unpriced_lo), joined_sum(wasted_hi, wasted_lo))
+                amounts = (cost_hi * SPLIT + cost_lo, gpu_hi * SPLIT + gpu_lo, unpriced_hi * SPLIT + unpriced_lo,
+                           wasted_hi * SPLIT + wasted_lo)
                 key = tuple(row[first:first + width])
                 cell = cells.get((row[0] if first else None, key))
                 if cell is None:

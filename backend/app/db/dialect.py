@@ -30,6 +30,18 @@ def in_code_point_order(session: AsyncSession, column: Any) -> Any:
     return column
 
 
+# Memory for the sorts and hashes of one analytics query on PostgreSQL: a query grouping tens of thousands of
+# cells (a month of every team's models) spilled its aggregate to disk at the server's default of 4 MB.
+ANALYTICS_WORK_MEM = "64MB"
+
+
+async def widen_work_mem(session: AsyncSession) -> None:
+    """Give the rest of the session's transaction `ANALYTICS_WORK_MEM` for sorts and hashes (PostgreSQL only;
+    `SET LOCAL`, so it ends with the transaction and never outlives the request)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text(f"SET LOCAL work_mem = '{ANALYTICS_WORK_MEM}'"))
+
+
 # The key of the advisory lock that writers of jobs, snapshots and rollups take (any fixed 64-bit number).
 JOB_WRITERS_LOCK = 0x6A6F62636F7374  # "jobcost"
 
