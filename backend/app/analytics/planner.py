@@ -29,6 +29,21 @@ from app.db.rollups import snapshot_terms
 from app.teams.scope import within_teams
 
 Step = Literal["day", "week", "month"] | None
+# No snapshot lies outside these days (ingest refuses instants before 1970 and in the future), so a window is
+# planned within them: `end=9999-12-31` reads what `end` of today would, and no date arithmetic runs off the
+# calendar. The query still echoes the window as asked.
+EARLIEST = date(1970, 1, 1)
+LATEST = date(9000, 12, 31)
+# The most (period, group) cells one query may sum: about 60 MB of Python, and a JSON answer of 50 MB. A year of
+# days by team is 18,250; every user x model x day of a year on a large cluster is millions, and is refused.
+MAX_CELLS = 200_000
+
+
+def planning_window(start: date | None, end: date | None) -> tuple[date | None, date | None]:
+    """`start` and `end` brought within [EARLIEST, LATEST] (None stays unbounded)."""
+    def clamp(day: date | None) -> date | None:
+        return None if day is None else min(max(day, EARLIEST), LATEST)
+    return clamp(start), clamp(end)
 _AMOUNTS = tuple(name for name in SUM_COLUMNS if name not in ("job_count", "jobs_started"))
 LABEL_PREFIX = "label:"
 
@@ -187,7 +202,14 @@ def _conditions(cells: Cells, filters: Filters, unit: ColumnElement[Any], lo: da
 def statements(dimensions: Sequence[str], filters: Filters, *, start: date | None, end: date | None,
                step: Step) -> list[Select[Any]]:
     """The statements whose rows, merged per (period, group), answer the query: one over day cells, and one over
-    month cells for the window's whole months where the grain has them and the step allows."""
+    month cells for the window's whole months where the grain has them and the step allows. Each returns at most
+    `MAX_CELLS + 1` rows, so a query over the bound is seen without reading it all."""
+    return [stmt.limit(MAX_CELLS + 1) for stmt in _statements(dimensions, filters, start=start, end=end, step=step)]
+
+
+def _statements(dimensions: Sequence[str], filters: Filters, *, start: date | None, end: date | None,
+                step: Step) -> list[Select[Any]]:
+    start, end = planning_window(start, end)
     label_keys = list(dict.fromkeys([name[len(LABEL_PREFIX):] for name in dimensions
                                      if name.startswith(LABEL_PREFIX)] + list(filters.labels)))
     if label_keys:

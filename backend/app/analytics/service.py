@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.analytics import planner
 from app.analytics.query_schemas import CostQuery
 from app.analytics.schemas import CostWindowQuery, ModelCost, ModelCostReport, TeamCost, TeamCostReport
+from app.core.errors import UnprocessableError
 from app.core.money import gpu_hours, gpu_hours_text, micros_text
 from app.db.aggregates import SPLIT
 from app.db.dialect import widen_work_mem
@@ -100,6 +101,26 @@ def _periods(step: str, first: date, last: date) -> list[date]:
     return found
 
 
+def _period_count(step: str, first: date, last: date) -> int:
+    """How many periods of `step` the days [first, last] touch, by arithmetic (before listing them)."""
+    if step == "day":
+        return (last - first).days + 1
+    if step == "week":
+        return ((last - timedelta(days=last.weekday())) - (first - timedelta(days=first.weekday()))).days // 7 + 1
+    return (last.year - first.year) * 12 + last.month - first.month + 1
+
+
+def _too_many(query: CostQuery, filling: int | None = None) -> UnprocessableError:
+    """422 for a query over `planner.MAX_CELLS` (period, group) cells, naming what would bring it under."""
+    field = "fill" if filling is not None else "group_by"
+    what = (f"fill=zero would make {filling:,} rows" if filling is not None
+            else "the query sums too many (period, group) cells")
+    why = (f"{what}, more than the {planner.MAX_CELLS:,} one request may: use a shorter window, a coarser step, "
+           "fewer dimensions or filters")
+    return UnprocessableError(f"Invalid request: query.{field}: {why}",
+                              errors=[{"loc": ["query", field], "msg": why, "type": "too_many_cells"}])
+
+
 def _name_key(value: str | None) -> tuple[bool, str, str]:
     return (value is None, (value or "").casefold(), value or "")
 
@@ -140,7 +161,10 @@ class CostAnalyticsService:
         width = len(query.group_by)
         cells, groups = found.cells, found.groups
         for stmt in planner.statements(query.group_by, filters, start=query.start, end=query.end, step=query.step):
-            for row in await self.session.execute(stmt):
+            result = (await self.session.execute(stmt)).all()
+            if len(result) > planner.MAX_CELLS or len(cells) + len(result) > 2 * planner.MAX_CELLS:
+                raise _too_many(query)
+            for row in result:
                 (cost_hi, cost_lo, gpu_hi, gpu_lo, unpriced_hi, unpriced_lo, wasted_hi, wasted_lo, period_jobs,
                  window_jobs) = row[first + width:]
                 if period_jobs is None:  # an aggregate without GROUP BY over no cells still gives a row
@@ -158,6 +182,8 @@ class CostAnalyticsService:
                     groups[key] = [*amounts, int(window_jobs)]
                 else:
                     _add(group, (*amounts, int(window_jobs)))
+        if len(cells) > planner.MAX_CELLS:
+            raise _too_many(query)
         return found
 
     async def query(self, query: CostQuery) -> CostQueryResult:
@@ -206,8 +232,11 @@ class CostAnalyticsService:
             periods: list[date | None] = [None]
         else:
             seen = [period for period, _ in found.cells]
-            first = query.start or (min(seen) if seen else None)
-            last = query.end or (max(seen) if seen else None)
+            first, last = planner.planning_window(query.start or (min(seen) if seen else None),
+                                                  query.end or (max(seen) if seen else None))
+            count = _period_count(query.step, first, last) if first and last else 0
+            if count * len(keys) > planner.MAX_CELLS:
+                raise _too_many(query, filling=count * len(keys))
             periods = list(_periods(query.step, first, last)) if first and last else []
         filled = dict(found.cells)
         for period in periods:

@@ -392,3 +392,36 @@ async def test_bad_parameters_are_422_naming_the_parameter(
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert loc in [error["loc"] for error in response.json()["errors"]], response.json()
+
+
+async def test_windows_to_the_end_of_the_calendar_and_oversized_answers(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], facts: list[dict[str, Any]],
+) -> None:
+    # "Forever" as an end date reads what there is, on every path (month cells included), without running off
+    # the calendar; the window is echoed as asked.
+    for params in ({"group_by": "team,model", "end": "9999-12-31"}, {"group_by": "team,model", "step": "month",
+                                                                      "start": "0001-01-01", "end": "9999-12-31"},
+                   {"step": "week", "start": "9999-12-20", "end": "9999-12-31", "fill": "zero"},
+                   {"step": "month", "start": "8999-12-01", "end": "9999-12-31"}):
+        response = await client.get(QUERY, params=params, headers=admin_headers)
+        assert response.status_code == 200, (params, response.text)
+        assert response.json()["end"] == params["end"]
+    await _check(client, admin_headers, facts, ("team", "model"), "month", date(1, 1, 1), date(9999, 12, 31))
+    # A zero-filled answer of more rows than one request may carry is refused, naming `fill`.
+    response = await client.get(QUERY, params={"group_by": "team", "step": "day", "fill": "zero",
+                                               "start": "1970-01-01", "end": "9999-12-31"}, headers=admin_headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["loc"] == ["query", "fill"]
+
+
+async def test_a_query_over_the_cell_bound_is_refused_not_read(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], facts: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.analytics import planner
+
+    monkeypatch.setattr(planner, "MAX_CELLS", 20)
+    response = await client.get(QUERY, params={"group_by": "team,user", "step": "day"}, headers=admin_headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["loc"] == ["query", "group_by"]
+    assert (await client.get(QUERY, params={"group_by": "team"}, headers=admin_headers)).status_code == 200
