@@ -1,20 +1,16 @@
 """The analytics query's rows as CSV, for chargeback spreadsheets: a header, then one line per row, with the very
-decimal strings of the JSON answer (USD and GPU-hours to 6 places).
-
-Text that a spreadsheet would run as a formula (a team or model name starting with `=`, `+`, `-`, `@`, a tab or
-a carriage return) is written with a leading `'`, as OWASP advises against CSV injection; numbers never need it.
-"""
+decimal strings of the JSON answer (USD and GPU-hours to 6 places); names a spreadsheet would run as formulas are
+defused (`app.core.csv_text`)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
+from app.core.csv_text import csv_lines
+
 MEASURES = ("cost", "gpu_hours", "unpriced_gpu_hours", "wasted_cost", "job_count")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _group_columns(group_by: list[str]) -> list[str]:
@@ -27,35 +23,19 @@ def columns(group_by: list[str]) -> list[str]:
     return ["period_start", "period_end", *_group_columns(group_by), "other", *MEASURES]
 
 
-def _text(value: str | None) -> str:
-    if value is None:
-        return ""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
-def _line(values: list[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(values)
-    return buffer.getvalue()
-
-
-def _day(value: date | None) -> str:
-    return "" if value is None else value.isoformat()
-
-
 def _row(dimensions: list[str], row: dict[str, Any]) -> list[str]:
     group = row["group"]
-    return [row["period_start"] or "", row["period_end"] or "", *(_text(group.get(name)) for name in dimensions),
+    return [row["period_start"] or "", row["period_end"] or "", *(group.get(name) or "" for name in dimensions),
             "true" if row["other"] else "false", *(str(row[name]) for name in MEASURES)]
 
 
 def report_lines(group_by: list[str], rows: Iterable[dict[str, Any]]) -> Iterator[str]:
     """The CSV text of the analytics query's `rows` (as `CostQueryResult` holds them: ISO dates and 6-place decimal
     strings), line by line (RFC 4180: CRLF line ends, quotes where needed)."""
-    yield _line(columns(group_by))
+    yield csv_lines([columns(group_by)])
     dimensions = _group_columns(group_by)
     for row in rows:
-        yield _line(_row(dimensions, row))
+        yield csv_lines([_row(dimensions, row)])
 
 
 def file_name(group_by: list[str], step: str | None, start: date | None, end: date | None) -> str:

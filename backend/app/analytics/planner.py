@@ -22,7 +22,7 @@ from typing import Any, Literal
 from sqlalchemy import BigInteger, ColumnElement, Select, String, case, cast, func, literal, or_, select, type_coerce
 from sqlalchemy.orm import aliased
 
-from app.db.dialect import month_start, week_start
+from app.db.dialect import label_value, month_start, week_start
 from app.db.models import CostSnapshot, Job
 from app.db.models.daily_cost import GRAINS, KEY_COLUMN, MONTH_GRAINS, NONE_KEY, SUM_COLUMNS, Grain
 from app.db.rollups import snapshot_terms
@@ -85,7 +85,7 @@ def month_grain_for(grain: Grain) -> Grain | None:
     return next((m for m in MONTH_GRAINS if m.dimensions == grain.dimensions), None)
 
 
-def snapshot_cells(label_keys: Sequence[str]) -> Cells:
+def snapshot_cells(label_keys: Sequence[str], dialect: str) -> Cells:
     """The cost snapshots joined to their jobs, one cell per snapshot, with the job's keys and its labels
     `label_keys` (null when the job has no such label). A snapshot is its job's first day when no earlier snapshot
     of the job exists (a correlated lookup on the snapshots' primary key)."""
@@ -97,7 +97,7 @@ def snapshot_cells(label_keys: Sequence[str]) -> Cells:
         "gpu_type": func.coalesce(Job.gpu_type, NONE_KEY), "provider": func.coalesce(Job.provider, NONE_KEY),
         "user": func.coalesce(Job.user_name, NONE_KEY), "status": status}
     for key in label_keys:
-        keys[LABEL_PREFIX + key] = Job.labels[key].as_string()
+        keys[LABEL_PREFIX + key] = label_value(dialect, Job.labels, key)
     names = {name: f"k_{i}" for i, name in enumerate(keys)}
     labelled = [CostSnapshot.day.label("day"), *(column.label(names[name]) for name, column in keys.items())]
     terms = snapshot_terms(labelled, CostSnapshot.gpu_us, CostSnapshot.cost, status,
@@ -200,20 +200,21 @@ def _conditions(cells: Cells, filters: Filters, unit: ColumnElement[Any], lo: da
 
 
 def statements(dimensions: Sequence[str], filters: Filters, *, start: date | None, end: date | None,
-               step: Step) -> list[Select[Any]]:
+               step: Step, dialect: str) -> list[Select[Any]]:
     """The statements whose rows, merged per (period, group), answer the query: one over day cells, and one over
     month cells for the window's whole months where the grain has them and the step allows. Each returns at most
     `MAX_CELLS + 1` rows, so a query over the bound is seen without reading it all."""
-    return [stmt.limit(MAX_CELLS + 1) for stmt in _statements(dimensions, filters, start=start, end=end, step=step)]
+    return [stmt.limit(MAX_CELLS + 1)
+            for stmt in _statements(dimensions, filters, start=start, end=end, step=step, dialect=dialect)]
 
 
 def _statements(dimensions: Sequence[str], filters: Filters, *, start: date | None, end: date | None,
-                step: Step) -> list[Select[Any]]:
+                step: Step, dialect: str) -> list[Select[Any]]:
     start, end = planning_window(start, end)
     label_keys = list(dict.fromkeys([name[len(LABEL_PREFIX):] for name in dimensions
                                      if name.startswith(LABEL_PREFIX)] + list(filters.labels)))
     if label_keys:
-        return [cell_sums(snapshot_cells(label_keys), dimensions, filters, lo=start, hi=end, step=step,
+        return [cell_sums(snapshot_cells(label_keys, dialect), dimensions, filters, lo=start, hi=end, step=step,
                           window_start=start)]
     needed = set(dimensions) | set(filters.values)
     if filters.team_ids is not None:

@@ -15,6 +15,7 @@ from app.analytics.schemas import CostWindowQuery, ModelCostReport, TeamCostRepo
 from app.analytics.service import CostAnalyticsService
 from app.api.deps import ScopeDep, SessionDep, single_valued_query
 from app.api.errors import error_responses, problem_body
+from app.api.negotiation import wants_csv
 
 router = APIRouter(prefix="/analytics/cost", tags=["analytics"])
 
@@ -86,9 +87,7 @@ async def cost_query(query: Annotated[CostQuery, Query()], request: Request, sco
     """The analytics query (see `CostAnalyticsService.query`) as JSON, or with `format=csv` / `Accept: text/csv`
     as a CSV attachment; 403 for a member's foreign team filter, 422 for a bad parameter."""
     result = await CostAnalyticsService(session, scope).query(query)
-    accept = request.headers.get("accept", "")
-    wants_csv = query.format == "csv" or (query.format is None and accept.split(",")[0].strip().startswith("text/csv"))
-    if not wants_csv:
+    if not wants_csv(query.format, request.headers.get("accept")):
         # Encoded as is: the document already has the report's shape, and a year of days by team is thousands of
         # rows that a model per row would make ten times slower to send.
         return Response(orjson.dumps(result.document()), media_type="application/json")

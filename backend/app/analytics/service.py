@@ -160,7 +160,9 @@ class CostAnalyticsService:
         first = 1 if query.step is not None else 0  # the period column, when stepped
         width = len(query.group_by)
         cells, groups = found.cells, found.groups
-        for stmt in planner.statements(query.group_by, filters, start=query.start, end=query.end, step=query.step):
+        dialect = self.session.get_bind().dialect.name
+        for stmt in planner.statements(query.group_by, filters, start=query.start, end=query.end, step=query.step,
+                                       dialect=dialect):
             result = (await self.session.execute(stmt)).all()
             if len(result) > planner.MAX_CELLS or len(cells) + len(result) > 2 * planner.MAX_CELLS:
                 raise _too_many(query)

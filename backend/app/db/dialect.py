@@ -30,6 +30,15 @@ def in_code_point_order(session: AsyncSession, column: Any) -> Any:
     return column
 
 
+def label_value(dialect: str, labels: Any, key: str) -> Any:
+    """The value of label `key` in a JSON `labels` column (NULL when absent), for any key: PostgreSQL's `->>` with
+    the key bound; on SQLite a lookup through `json_each`, since a JSON path cannot spell every key."""
+    if dialect == "postgresql":
+        return labels[key].as_string()
+    entries = func.json_each(labels).table_valued("key", "value").alias("label_entry")
+    return select(entries.c.value).where(entries.c.key == key).scalar_subquery()
+
+
 # Memory for the sorts and hashes of one analytics query on PostgreSQL: a query grouping tens of thousands of
 # cells (a month of every team's models) spilled its aggregate to disk at the server's default of 4 MB.
 ANALYTICS_WORK_MEM = "64MB"

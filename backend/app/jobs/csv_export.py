@@ -1,18 +1,17 @@
 """`GET /jobs?format=csv`: the job list as CSV (RFC 4180, UTF-8, `\\r\\n` line ends), one line per job, in the
 listing order, with a header row. Every value is the string the JSON listing shows for the same job (amounts and
 GPU-hours as 6-place decimals, timestamps in RFC 3339 UTC), an empty field for null, and `labels` as a compact JSON
-object with sorted keys.
+object with sorted keys. Text a spreadsheet would run as a formula gets a leading `'` (CSV injection).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from app.core.csv_text import csv_lines
 from app.jobs.schemas import JobRead
 
 # (CSV column, where its value comes from in the JSON of a job). Documented in README ("Jobs as CSV").
@@ -43,20 +42,16 @@ def _field(shown: dict[str, Any], path: tuple[str, ...]) -> str:
     return str(value)
 
 
-def csv_lines(jobs: Iterable[JobRead], *, header: bool = False) -> str:
-    """CSV text for `jobs` (the header row first when `header`)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    if header:
-        writer.writerow(name for name, _ in CSV_COLUMNS)
-    for job in jobs:
-        shown = job.model_dump(mode="json")
-        writer.writerow(_field(shown, path) for _, path in CSV_COLUMNS)
-    return out.getvalue()
+def job_lines(jobs: Iterable[JobRead], *, header: bool = False) -> str:
+    """CSV text for `jobs` (the header row first when `header`); names a spreadsheet would run as formulas are
+    defused (`app.core.csv_text`)."""
+    rows = [[name for name, _ in CSV_COLUMNS]] if header else []
+    rows += [[_field(job.model_dump(mode="json"), path) for _, path in CSV_COLUMNS] for job in jobs]
+    return csv_lines(rows)
 
 
 async def csv_stream(batches: AsyncIterator[list[JobRead]]) -> AsyncIterator[str]:
     """The header row, then one chunk of CSV per batch of jobs."""
-    yield csv_lines((), header=True)
+    yield job_lines((), header=True)
     async for batch in batches:
-        yield csv_lines(batch)
+        yield job_lines(batch)

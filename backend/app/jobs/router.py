@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
 
 from app.api.deps import (
     INGEST_TOKEN_REFUSED,
@@ -17,6 +19,7 @@ from app.api.deps import (
     single_valued_query,
 )
 from app.api.errors import error_responses, problem_body
+from app.api.negotiation import wants_csv
 from app.auth.schemas import TeamRef
 from app.jobs.csv_export import CSV_COLUMNS, csv_filename, csv_stream
 from app.jobs.cursor import CursorCodec
@@ -34,12 +37,6 @@ _CSV_EXAMPLE = (",".join(name for name, _ in CSV_COLUMNS) + "\r\n"
                 "llama-3-8b-sft,H100,8,aws,ada,2026-01-03T21:40:00Z,2026-01-03T22:00:00Z,2026-01-04T01:15:00Z,,"
                 "26.000000,178.880000,,estimated,USD,\"{\"\"project\"\":\"\"assistant\"\"}\","
                 "ffe67f91-684b-4a3a-81ae-c6a9e55a058e,2026-11-29T21:37:19.877593Z,2026-11-29T21:37:19.877593Z\r\n")
-
-
-def _wants_csv(query: JobListQuery, accept: str | None) -> bool:
-    if query.format is not None:
-        return query.format == "csv"
-    return accept is not None and "text/csv" in accept.lower()
 
 
 def _shown(row: Any) -> JobRead:
@@ -91,7 +88,12 @@ async def list_jobs(query: Annotated[JobListQuery, Query()], scope: ScopeDep, se
     (columns in the README). `Content-Disposition: attachment; filename="jobcost-jobs-<UTC instant>.csv"`.
     """
     service = JobQueryService(session, scope, cursors=CursorCodec(settings.secret_key.get_secret_value()))
-    if _wants_csv(query, accept):
+    if wants_csv(query.format, accept):
+        if query.format is None:  # asked by Accept: paging parameters are refused as with format=csv
+            try:
+                query.refuse_paging_for_csv()
+            except ValidationError as error:
+                raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in error.errors()]) from None
         export = await service.export(query)
         return StreamingResponse(csv_stream(_shown_batches(export, sessions)), media_type="text/csv; charset=utf-8",
                                  headers={"Content-Disposition": f'attachment; filename="{csv_filename()}"'})

@@ -25,6 +25,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 from app.auth.schemas import TeamRef
 from app.core.money import GpuHours, Usd, gpu_hours
 from app.db.models import CostSnapshot, CostSource, Job, JobStatus
+from app.db.models.team import team_name_key
 from app.ingestion.normalize import parse_instant, parse_status, required_text
 from app.jobs.cursor import MAX_CURSOR_LENGTH
 
@@ -58,17 +59,17 @@ def _distinct(value: list[JobStatus]) -> list[JobStatus]:
     return list(dict.fromkeys(value))
 
 
-_LABEL_KEY = required_text(255)
+LABEL_KEY = required_text(255)  # a label key, read as at ingest
 
 
-def _label_filter(value: Any) -> tuple[str, str]:
+def parse_label_filter(value: Any) -> tuple[str, str]:
     """`KEY:VALUE` → (key, value): the key read as at ingest (trimmed, 1–255 characters), the value everything
     after the first `:`, exactly (label values may hold `:` and are not trimmed at ingest either)."""
     if not isinstance(value, str) or ":" not in value:
         raise PydanticCustomError("label_filter", "must be KEY:VALUE, e.g. project:assistant")
     key, _, label_value = value.partition(":")
     try:
-        clean_key = _LABEL_KEY.func(key)  # type: ignore[call-arg]
+        clean_key = LABEL_KEY.func(key)  # type: ignore[call-arg]
     except PydanticCustomError as exc:
         raise PydanticCustomError("label_filter", "the key before ':' {why}", {"why": exc.message()}) from None
     if len(label_value) > 1024:
@@ -118,7 +119,7 @@ class JobListQuery(BaseModel):
         None, description="Only this GPU type (catalog aliases apply: `a100 80gb` → `A100-80GB`).",
         examples=["H100"])
     user: FilterText | None = Field(None, description="Only jobs submitted by this user (exact name).")
-    label: list[Annotated[tuple[str, str], BeforeValidator(_label_filter),
+    label: list[Annotated[tuple[str, str], BeforeValidator(parse_label_filter),
                           WithJsonSchema({"type": "string", "pattern": "^[^:]+:.*$"})]] | None = Field(
         None, description="Only jobs with this label, as `KEY:VALUE` (exact value; the key trimmed as at "
                           "ingest). Repeatable: values of one key are alternatives (OR), different keys must all "
@@ -146,11 +147,16 @@ class JobListQuery(BaseModel):
             raise _parameter_error("cursor", "cursor_with_skip",
                                    "a cursor continues where its page ended: do not give skip with it")
         if self.format == "csv":
-            paging = sorted(given & {"skip", "limit", "cursor", "include_total"})
-            if paging:
-                raise _parameter_error(paging[0], "csv_no_paging",
-                                       "format=csv exports every matching job: paging parameters do not apply")
+            self.refuse_paging_for_csv()
         return self
+
+    def refuse_paging_for_csv(self) -> None:
+        """Refuse paging parameters on a CSV export (asked by `format=csv` or by `Accept: text/csv`), which
+        exports every matching job."""
+        paging = sorted(self.model_fields_set & {"skip", "limit", "cursor", "include_total"})
+        if paging:
+            raise _parameter_error(paging[0], "csv_no_paging",
+                                   "a CSV export has every matching job: paging parameters do not apply")
 
     def label_filters(self) -> dict[str, list[str]]:
         """The `label` filters by key, each key's values in order of first appearance."""
@@ -167,6 +173,8 @@ class JobListQuery(BaseModel):
         chosen = self.model_dump(mode="json", exclude=set(PAGING_PARAMETERS) | {"label"}, exclude_none=True)
         if self.status:
             chosen["status"] = sorted(chosen["status"])
+        if self.team is not None:  # a team is named in any case and spacing: the same team, the same filter
+            chosen["team"] = team_name_key(self.team)
         if self.label:
             chosen["label"] = {key: sorted(values) for key, values in self.label_filters().items()}
         return chosen

@@ -154,6 +154,10 @@ async def test_a_cursor_reused_with_other_filters_or_with_skip_is_a_422(client, 
     # The same filters, spelt differently (a synonym, another limit), continue.
     body = await list_ok(client, admin_headers, {"limit": 4, "cursor": cursor, "status": "PENDING"})
     assert len(ids(body)) == 4
+    # A team named in another case is the same team, so the same filter.
+    named = _cursor_of(await list_ok(client, admin_headers, {"limit": 3, "team": "paging"}))
+    assert (await list_jobs(client, admin_headers, {"limit": 3, "cursor": named, "team": " PAGING "})).status_code \
+        == 200
 
 
 async def test_a_cursor_is_signed_with_the_service_key() -> None:
