@@ -19,8 +19,20 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import BigInteger, ColumnElement, Select, String, case, cast, func, literal, or_, select, type_coerce
-from sqlalchemy.orm import aliased
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    Select,
+    String,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+)
 
 from app.db.dialect import label_value, month_start, week_start
 from app.db.models import CostSnapshot, Job
@@ -87,10 +99,10 @@ def month_grain_for(grain: Grain) -> Grain | None:
 
 def snapshot_cells(label_keys: Sequence[str], dialect: str) -> Cells:
     """The cost snapshots joined to their jobs, one cell per snapshot, with the job's keys and its labels
-    `label_keys` (null when the job has no such label). A snapshot is its job's first day when no earlier snapshot
-    of the job exists (a correlated lookup on the snapshots' primary key)."""
-    earlier = aliased(CostSnapshot)
-    first_day = select(func.min(earlier.day)).where(earlier.job_pk == CostSnapshot.job_pk).scalar_subquery()
+    `label_keys` (null when the job has no such label), read through `dialect`'s JSON functions."""
+    # A job's first snapshot day is the UTC day its run started (the run is split at UTC midnights from
+    # `started_at`; a zero-length run puts its cost on that day): read from the job, not looked up per snapshot.
+    first_day = cast(Job.started_at, Date) if dialect == "postgresql" else func.date(Job.started_at)
     status = type_coerce(Job.status, String())
     keys: dict[str, ColumnElement[Any]] = {
         "team": Job.team_id, "model": func.coalesce(Job.model_name, NONE_KEY),
