@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -79,6 +80,19 @@ async def _refuse_development_admin(app: FastAPI) -> None:
             f"{', '.join(emails)}; deactivate them with `jobcost users deactivate --email EMAIL`")
 
 
+_startup_frozen = False
+
+
+def _freeze_startup_objects() -> None:
+    """Move every object alive at start-up (modules, classes, the OpenAPI schema, …) out of the cyclic garbage
+    collector's reach, once per process: its full passes otherwise walk them all again whenever a request builds a
+    large answer. Measured on an 18,250-row analytics answer: 35 % less CPU (bench/README.md, analytics.py)."""
+    global _startup_frozen
+    if not _startup_frozen:
+        _startup_frozen = True
+        gc.freeze()
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -91,6 +105,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.is_production:
             await _refuse_development_admin(app)
         logger.info("jobcost started (env=%s, database=%s)", settings.env.value, engine.url.get_backend_name())
+        _freeze_startup_objects()
         yield
     finally:
         await engine.dispose()
