@@ -165,7 +165,7 @@ class JobIngestionService:
 
     @staticmethod
     def _prepare(job: NormalizedJob, rate_card: RateCard) -> _Prepared:
-        prices = rate_card.get((job.provider, job.gpu_type), ()) if job.provider and job.gpu_type else ()
+        prices = rate_card.points_for(job.provider, job.gpu_type)
         costing = cost_job(start_ms=_ms(job.started_at), end_ms=_ms(job.run_end), gpu_milli=job.gpu_milli,
                            billed_micros=None if job.billed_cost is None else usd_to_micros(job.billed_cost),
                            prices=prices)

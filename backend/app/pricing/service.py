@@ -15,7 +15,27 @@ from app.db.types import usd_to_micros
 from app.ingestion.costing import PricePoint, to_epoch_ms
 from app.pricing.catalog import PriceCatalog
 
-RateCard = dict[tuple[str, str], tuple[PricePoint, ...]]
+
+class RateCard:
+    """The rates in force over time, resolved for costing: `points_for(provider, gpu_type)` gives the price
+    points of one pair in `valid_from` order (integer micro-USD per GPU-hour), empty when none applies.
+
+    This is the one question the cost model asks of the rate card; how rates are resolved (precedence of
+    custom over catalog rates, `*` providers, MIG slices) lives behind it."""
+
+    __slots__ = ("_points",)
+
+    def __init__(self, points: dict[tuple[str, str], tuple[PricePoint, ...]]) -> None:
+        self._points = points
+
+    def points_for(self, provider: str | None, gpu_type: str | None) -> tuple[PricePoint, ...]:
+        """The price points of `(provider, gpu_type)`; `()` when either is missing or no rate applies."""
+        if not provider or not gpu_type:
+            return ()
+        return self._points.get((provider, gpu_type), ())
+
+    def __bool__(self) -> bool:
+        return bool(self._points)
 
 
 async def sync_catalog(session: AsyncSession, catalog: PriceCatalog) -> int:
@@ -55,7 +75,7 @@ async def load_rate_card(session: AsyncSession) -> RateCard:
     for price in await list_prices(session):
         card[(price.provider, price.gpu_type)].append(
             PricePoint(to_epoch_ms(price.valid_from), usd_to_micros(price.usd_per_gpu_hour)))
-    return {pair: tuple(points) for pair, points in card.items()}
+    return RateCard({pair: tuple(points) for pair, points in card.items()})
 
 
 async def load_rate_card_or_catalog(session: AsyncSession, catalog: PriceCatalog) -> RateCard:
