@@ -46,7 +46,7 @@ class RecostScope:
             return False
         if run_start is None:
             return True
-        end = run_end if run_end is not None else run_start
         if self.end is not None and run_start >= self.end:
             return False
-        return self.start is None or end > self.start or (end == run_start and run_start >= self.start)
+        # A zero-length run is the instant `run_start`: in scope when that instant is.
+        return self.start is None or run_start >= self.start or (run_end or run_start) > self.start
