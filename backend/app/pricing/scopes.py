@@ -12,16 +12,28 @@ Billed jobs are never touched, whatever the scope says: the recost query leaves 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
 MIG_MARK = "-MIG-"
+# Compute slices of a whole MIG-capable GPU (A100, H100, H200: 7); a `<g>g.<mem>gb` slice has g of them.
+MIG_SLICES_PER_GPU = 7
+_PROFILE = re.compile(r"([1-7])G\.\d+GB(?:\+ME)?")
 
 
 def mig_parent(gpu_type: str) -> str | None:
     """The parent GPU of a canonical MIG slice type (`A100-80GB-MIG-3G.40GB` → `A100-80GB`); None otherwise."""
     parent, mark, profile = gpu_type.partition(MIG_MARK)
     return parent if mark and parent and profile else None
+
+
+def mig_compute_slices(gpu_type: str) -> int | None:
+    """g of a canonical MIG slice type (`A100-80GB-MIG-3G.40GB` → 3); None when `gpu_type` is not one. A slice
+    without a rate of its own costs g / MIG_SLICES_PER_GPU of its parent's rate."""
+    parent, mark, profile = gpu_type.partition(MIG_MARK)
+    match = _PROFILE.fullmatch(profile) if mark and parent else None
+    return int(match.group(1)) if match else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.pricing.scopes import RecostScope, mig_parent
+from app.pricing.scopes import RecostScope, mig_compute_slices, mig_parent
 
 JAN = datetime(2025, 1, 1, tzinfo=UTC)
 FEB = datetime(2025, 2, 1, tzinfo=UTC)
@@ -48,3 +48,12 @@ def test_any_provider_any_type_and_mig_slices() -> None:
 def test_run_overlaps_validity(run_start: datetime | None, run_end: datetime | None, expected: bool) -> None:
     assert RecostScope("onprem", "V100-16GB", FEB, MAR).matches("onprem", "V100-16GB", run_start, run_end) \
         is expected
+
+
+@pytest.mark.parametrize(("gpu_type", "slices"), [
+    ("A100-80GB-MIG-3G.40GB", 3), ("H100-MIG-1G.10GB", 1), ("H200-MIG-7G.141GB", 7),
+    ("A100-40GB-MIG-1G.10GB+ME", 1), ("A100-80GB", None), ("A100-80GB-MIG-", None), ("A100-MIG-8G.80GB", None),
+    ("-MIG-3G.40GB", None),
+])
+def test_mig_compute_slices(gpu_type: str, slices: int | None) -> None:
+    assert mig_compute_slices(gpu_type) == slices
