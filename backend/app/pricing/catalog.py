@@ -18,6 +18,7 @@ from importlib import resources
 from typing import Any
 
 from app.db.types import usd_to_micros
+from app.pricing.mig import canonical_mig_type
 
 CATALOG_RESOURCE = "data/gpu_prices.json"
 
@@ -47,10 +48,18 @@ class PriceCatalog:
     provider_aliases: dict[str, str]
 
     def canonical_gpu_type(self, name: str) -> str:
-        """The catalog's name for GPU type `name`; an unknown type trimmed and upper-cased (`b200` → `B200`), so
-        spellings that differ only in case are one type."""
+        """The catalog's name for GPU type `name`: its alias; else, for a MIG slice in any spelling
+        (`a100_3g.40gb`, `nvidia.com/mig-3g.40gb`, …), the canonical slice type `<PARENT>-MIG-<g>G.<mem>GB` with
+        the parent resolved through these aliases (`app.pricing.mig`); else the name trimmed and upper-cased
+        (`b200` → `B200`), so spellings that differ only in case are one type."""
         cleaned = name.strip()
-        return self.gpu_type_aliases.get(cleaned.casefold()) or _same_length(cleaned, cleaned.upper())
+        aliased = self.gpu_type_aliases.get(cleaned.casefold())
+        if aliased:
+            return aliased
+        return canonical_mig_type(cleaned, alias=self._gpu_type_alias) or _same_length(cleaned, cleaned.upper())
+
+    def _gpu_type_alias(self, name: str) -> str | None:
+        return self.gpu_type_aliases.get(name.strip().casefold())
 
     def canonical_provider(self, name: str) -> str:
         """The catalog's name for provider `name`; an unknown provider trimmed and lower-cased (`CoreWeave` →

@@ -294,7 +294,8 @@ def _separator_hint(header: list[str]) -> str:
 
 class NdjsonImporter:
     """`--format ndjson`: one JSON object per line (JSON Lines). Keys are mapped as CSV columns are; a dotted
-    SOURCE (`--map team=meta.team`) is looked up as a whole key first, then as a path into nested objects."""
+    SOURCE (`--map team=meta.team`) is looked up as a whole key first, then as a path into nested objects (whose
+    keys may hold dots: `labels.nvidia.com/gpu.product`)."""
 
     format: ClassVar[str] = "ndjson"
 
@@ -375,16 +376,19 @@ def _lines(stream: TextIO) -> Iterator[tuple[int, bytes | None]]:
 
 
 def _lookup(document: dict[str, Any], source: str) -> Any:
+    """The value at `source`: the key `source` itself, else a path into nested objects, where a step may be a key
+    that holds dots itself (`labels.nvidia.com/gpu.product` finds key `nvidia.com/gpu.product` of `labels`);
+    shorter steps are tried first. `_MISSING` when there is none."""
     if source in document:
         return document[source]
-    if "." not in source:
-        return _MISSING
-    value: Any = document
-    for part in source.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return _MISSING
-        value = value[part]
-    return value
+    parts = source.split(".")
+    for cut in range(1, len(parts)):
+        inner = document.get(".".join(parts[:cut]))
+        if isinstance(inner, dict):
+            found = _lookup(inner, ".".join(parts[cut:]))
+            if found is not _MISSING:
+                return found
+    return _MISSING
 
 
 IMPORTERS = {"csv": CsvImporter, "ndjson": NdjsonImporter}

@@ -95,6 +95,20 @@ def test_openb_gpus() -> None:
                                               "gpu_spec": "V100M16|V100M32|V100M32"}
 
 
+
+def test_openb_mig_slices_are_handed_through_and_stored_canonical() -> None:
+    text = (OPENB_HEADER + "\n"
+            "mig-res,4000,8192,2,1000,nvidia.com/mig-3g.40gb,LS,Succeeded,0,3600,10\n"
+            "mig-label,4000,8192,1,1000,NVIDIA-H100-80GB-HBM3-MIG-1g.10gb|nvidia.com/mig-1g.10gb,LS,Running,0,3600,10\n")
+    records = by_id(read(text)[0])
+    assert records["mig-res"]["gpu_type"] == "nvidia.com/mig-3g.40gb"
+    assert records["mig-label"]["gpu_type"] == "NVIDIA-H100-80GB-HBM3-MIG-1g.10gb"
+    now = EPOCH + timedelta(days=1000)
+    stored = {job_id: normalize_record(r, now=now, catalog=default_catalog()) for job_id, r in records.items()}
+    assert {job_id: (job.gpu_type, job.gpu_milli) for job_id, job in stored.items()
+            if isinstance(job, NormalizedJob)} == {"mig-res": ("A100-80GB-MIG-3G.40GB", 2000),
+                                                   "mig-label": ("H100-MIG-1G.10GB", 1000)}
+
 def test_openb_notes() -> None:
     _, tally = read(OPENB)
     assert tally.notes == [

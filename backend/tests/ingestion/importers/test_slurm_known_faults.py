@@ -143,11 +143,12 @@ async def test_f34_unknown_none_times_and_durations_end_to_end(
 # --- F35: GPUs from TRES strings ---
 
 F35_TABLE = [
-    # job id, AllocTRES, gpu_count, stored gpu_type (the service upper-cases unknown types; h100 is the H100 alias)
+    # job id, AllocTRES, gpu_count, stored gpu_type (the service upper-cases unknown types; h100 is the H100 alias;
+    # a MIG slice type becomes its canonical <PARENT>-MIG-<profile>: 3g.20gb is an A100 40GB profile)
     ("9501", "billing=64,cpu=16,gres/gpu:h100=2,gres/gpu=2,mem=128G,node=1", "2", "H100"),
     ("9502", "cpu=32,gres/gpu:a100=4,mem=256G,node=1", "4", "A100"),
     ("9503", "cpu=8,gres/gpu=1,mem=32G,node=1", "1", None),
-    ("9504", "cpu=8,gres/gpu:a100_3g.20gb=1,gres/gpu=1,mem=20G,node=1", "1", "A100_3G.20GB"),
+    ("9504", "cpu=8,gres/gpu:a100_3g.20gb=1,gres/gpu=1,mem=20G,node=1", "1", "A100-40GB-MIG-3G.20GB"),
     ("9505", "cpu=16,gres/gpu:a100=2,gres/gpu:h100=2,gres/gpu=4,node=2", "4", "MIXED"),
     ("9506", "cpu=4,mem=16G,node=1", "0", None),
     ("9507", "", "0", None),

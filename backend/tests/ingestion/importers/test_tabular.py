@@ -271,3 +271,29 @@ def test_ndjson_refuses_fields_and_epoch() -> None:
     assert "--fields does not apply to --format ndjson" in config_error("ndjson", "", fields=("a",))
     assert "--epoch does not apply to --format ndjson" in config_error(
         "ndjson", "", epoch=datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def test_mig_slices_from_a_pod_export_are_handed_through_and_read_by_the_service() -> None:
+    # A Kubernetes pod export: the MIG resource name in a CSV column, or the node's GPU feature discovery product
+    # label in a nested NDJSON key that holds dots itself.
+    csv_text = ("pod,team,state,start,end,resource,count\n"
+                "p1,ml,Succeeded,2026-01-14T08:00:00Z,2026-01-14T15:00:00Z,nvidia.com/mig-1g.5gb,2\n")
+    rows, _ = read("csv", csv_text, mapping={"job_id": "pod", "status": "state", "started_at": "start",
+                                             "ended_at": "end", "gpu_type": "resource", "gpu_count": "count"})
+    assert rows[0].record["gpu_type"] == "nvidia.com/mig-1g.5gb"
+    assert valid(rows[0].record).gpu_type == "A100-40GB-MIG-1G.5GB"
+
+    ndjson_text = ('{"name": "p2", "team": "ml", "status": "succeeded", "started_at": "2026-01-14T08:00:00Z", '
+                   '"ended_at": "2026-01-14T09:00:00Z", "labels": {"nvidia.com/gpu.product": '
+                   '"NVIDIA-H100-80GB-HBM3-MIG-3g.40gb"}}\n')
+    rows, _ = read("ndjson", ndjson_text, mapping={"job_id": "name",
+                                                   "gpu_type": "labels.nvidia.com/gpu.product"})
+    assert rows[0].record["gpu_type"] == "NVIDIA-H100-80GB-HBM3-MIG-3g.40gb"
+    assert valid(rows[0].record).gpu_type == "H100-MIG-3G.40GB"
+
+
+def test_a_dotted_source_finds_keys_holding_dots_at_any_depth() -> None:
+    text = '{"id": "j", "a": {"b.c": {"d": "deep"}}, "x.y": {"z": "whole step"}}\n'
+    rows, _ = read("ndjson", text, mapping={"job_id": "id", "labels.one": "a.b.c.d", "labels.two": "x.y.z",
+                                            "labels.three": "a.b"})
+    assert rows[0].record["labels"] == {"one": "deep", "two": "whole step"}
