@@ -93,13 +93,19 @@ def parse_fields(text: str) -> tuple[str, ...]:
 
 
 def parse_map_pairs(pairs: list[str]) -> dict[str, str]:
-    """`["job_id=JobID", ...]` as {field: column}. Raises ValueError for a pair without `=`."""
+    """`["job_id=JobID", ...]` as {field: column}. Raises ValueError for a pair without `=`, or a FIELD named by
+    two pairs (even with the same column: one of them is a slip, and silently keeping the last would hide it)."""
     mapping: dict[str, str] = {}
+    given: dict[str, str] = {}
     for pair in pairs:
         target, sep, source = pair.partition("=")
         if not sep or not target.strip() or not source.strip():
             raise ValueError(f"--map {pair!r}: write FIELD=COLUMN, e.g. --map job_id=JobID")
-        mapping[target.strip()] = source.strip()
+        field = target.strip()
+        if field in given:
+            raise ValueError(f"--map {given[field]} and --map {pair}: {field} is given twice; keep one")
+        given[field] = pair
+        mapping[field] = source.strip()
     return mapping
 
 
@@ -126,6 +132,9 @@ def read_map_file(path: Path) -> dict[str, str]:
         for name, value in entries:
             if not isinstance(value, str):
                 raise ValueError(f"--map-file {path}: {name} must be a column name in quotes")
+            if name in mapping:
+                raise ValueError(f"--map-file {path}: {name} is given twice (as \"{name}\" in [map] and in "
+                                 "[map.labels]); keep one")
             mapping[name] = value
     return mapping
 

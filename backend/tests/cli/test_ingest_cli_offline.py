@@ -108,6 +108,10 @@ def test_a_clean_dry_run_from_standard_input_exits_0(scripted) -> None:
     (["--token", "t", "--map", "jobid=x"], "--map jobid=x: 'jobid' is not a job field"),
     (["--token", "t", "--map", "user=Owner"], "--map user=Owner: no column 'Owner' in the header"),
     (["--token", "t", "--fields", "a,,b"], "--fields 'a,,b': a column name is empty"),
+    (["--token", "t", "--map", "team=team", "--map", "team=status"],
+     "--map team=team and --map team=status: team is given twice; keep one"),
+    (["--token", "t", "--map", " labels.x=team", "--map", "labels.x=team"],
+     "--map  labels.x=team and --map labels.x=team: labels.x is given twice; keep one"),
     (["--token", "t", "--team", "x", "--team-from", "team"], "--team 'x' and --team-from team both give team"),
     ([], "--token (or JOBCOST_TOKEN) is required to send jobs"),
 ])
@@ -127,9 +131,12 @@ def test_map_file_problems_exit_2(export: Path, tmp_path: Path) -> None:
     bad_toml.write_text("[map\n", encoding="utf-8")
     extra.write_text('team = "x"\n[map]\njob_id = "id"\n', encoding="utf-8")
     not_text.write_text("[map]\njob_id = 3\n", encoding="utf-8")
+    twice = tmp_path / "twice.toml"
+    twice.write_text('[map]\n"labels.p" = "team"\n[map.labels]\np = "status"\n', encoding="utf-8")
 
     for path, message in ((bad_toml, "not valid TOML"), (extra, "it must hold one [map] table"),
                           (not_text, "job_id must be a column name in quotes"),
+                          (twice, 'labels.p is given twice (as "labels.p" in [map] and in [map.labels]); keep one'),
                           (tmp_path / "absent.toml", "cannot read it")):
         result = invoke("ingest", str(export), "--format", "csv", "--dry-run", "--map-file", str(path))
         assert result.exit_code == 2, result.output
