@@ -45,6 +45,16 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_CHUNK_SIZE = 10_000
 MAX_CHUNK_SIZE = 100_000
 ERRORS_SHOWN = 20
+# What to do when a file's job ids repeat, by format.
+REPEAT_HINTS = {
+    "csv": "If they are different jobs, build the id from several columns: --map job_id=COLUMN+COLUMN (their "
+           "values joined with '_'; docs/importers/csv-ndjson.md).",
+    "slurm": "A requeued job exported with sacct --duplicates is listed once per run; for files of several "
+             "clusters, give each its --cluster.",
+    "focus": "FOCUS rows are keyed by their Id column; check the export.",
+    "k8s-pods": "Pod names repeat across traces or clusters: give each file its --cluster.",
+}
+REPEAT_HINTS["ndjson"] = REPEAT_HINTS["csv"]
 RECORDS_SHOWN = 3
 
 console = Console()
@@ -371,6 +381,11 @@ def print_tally(run: Run) -> None:
         _print(f"  left out with '{reason}': {amount} USD")
     for note in tally.notes:
         _print(f"  note: {note}")
+    repeated = tally.repeated_ids
+    if repeated.rows:
+        _print(f"  warning: {_count(repeated.rows, 'row')} repeat the job_id of an earlier row "
+               f"({_count(repeated.ids, 'distinct id')}; {'; '.join(repeated.examples)}): the service keeps one "
+               f"job per id, the last row's. {REPEAT_HINTS.get(run.format, REPEAT_HINTS['csv'])}")
     try:
         tally.check()
     except AssertionError as exc:
@@ -455,7 +470,9 @@ def dry_run(run: Run, rows: Iterator[MappedRow]) -> ExitCode:
 def _read_rows(run: Run, rows: Iterator[MappedRow]) -> Iterator[MappedRow]:
     """`rows`, with the errors that stop reading turned into a clean exit (2) that says what was sent."""
     try:
-        yield from rows
+        for row in rows:
+            run.tally.repeated_ids.see(row.record.get("job_id"), row.line)
+            yield row
     except ImporterConfigError as exc:
         _fail(f"{exc}{_stopped(run)}")
     except UnicodeDecodeError as exc:

@@ -242,3 +242,42 @@ def test_a_record_with_a_lone_surrogate_is_sent_escaped_so_only_it_is_refused() 
     line = ingest_cli.json_line({"job_id": "a\ud800", "team": "t"})
     assert line == '{"job_id":"a\\ud800","team":"t"}'
     assert ingest_cli.json_line({"job_id": "é"}) == '{"job_id":"é"}'
+
+
+# --- job ids repeated within a file ---
+
+REPEATS = ("JobID,Task,team,status\n" + "".join(f"{job},{task},ml,queued\n"
+                                                for job in ("7", "8", "9") for task in range(4)) + "10,,ml,queued\n")
+
+
+def test_repeated_ids_are_warned_of_in_a_dry_run_and_a_joined_id_ends_them(tmp_path: Path, scripted) -> None:
+    path = tmp_path / "tasks.csv"
+    path.write_text(REPEATS, encoding="utf-8")
+    seen = scripted(lambda request, n: httpx.Response(500))
+
+    result = invoke("ingest", str(path), "--format", "csv", "--dry-run", "--map", "job_id=JobID")
+
+    # 3 jobs × 4 tasks: 9 rows repeat an id of an earlier row (3 of each), 3 distinct ids.
+    assert result.exit_code == 0, result.output
+    assert ("warning: 9 rows repeat the job_id of an earlier row (3 distinct ids; '7' again at line 3; '8' again at "
+            "line 7; '9' again at line 11): the service keeps one job per id, the last row's. If they are different "
+            "jobs, build the id from several columns: --map job_id=COLUMN+COLUMN") in result.stdout
+    assert seen == []
+
+    result = invoke("ingest", str(path), "--format", "csv", "--dry-run", "--map", "job_id=JobID+Task")
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.stdout
+    assert "line 2: {\"job_id\": \"7_0\"" in result.stdout
+
+
+def test_repeated_ids_are_warned_of_in_the_final_report(tmp_path: Path, scripted) -> None:
+    path = tmp_path / "tasks.csv"
+    path.write_text(REPEATS, encoding="utf-8")
+    seen = scripted(lambda request, n: httpx.Response(200, json={**report(13, created=4), "superseded": 9}))
+
+    result = invoke("ingest", str(path), "--format", "csv", "--token", "t", "--map", "job_id=JobID")
+
+    assert result.exit_code == 0, result.output
+    assert len(seen) == 1
+    assert "warning: 9 rows repeat the job_id of an earlier row (3 distinct ids;" in result.stdout
+    assert "sent 13 jobs in 1 request: 4 created, 0 updated, 0 unchanged, 9 superseded, 0 refused" in result.stdout

@@ -71,12 +71,45 @@ def refuse_unused_options(options: ImportOptions, format_name: str, *names: str)
 
 
 @dataclass(slots=True)
+class RepeatedIds:
+    """Job ids that more than one row of a file carries. The service keeps one job per id (the last row's), so
+    rows that share an id are silently one job unless the user is told. Ids are remembered by their 64-bit hash,
+    not their text, to keep memory small on large files; two different ids of one file share a hash with a
+    probability of about n² / 2⁶⁵ (3·10⁻⁸ for a million ids)."""
+
+    rows: int = 0  # rows whose id an earlier row had
+    examples: list[str] = field(default_factory=list)
+    _seen: set[int] = field(default_factory=set)
+    _repeated: set[int] = field(default_factory=set)
+
+    def see(self, job_id: Any, line: int) -> None:
+        """Count the id of the row starting at `line` (ids are compared as ingest stores them: trimmed text)."""
+        if not isinstance(job_id, str) or not job_id.strip():
+            return
+        key = hash(job_id.strip())
+        if key not in self._seen:
+            self._seen.add(key)
+            return
+        self.rows += 1
+        if key not in self._repeated:
+            self._repeated.add(key)
+            if len(self.examples) < EXAMPLES_PER_REASON:
+                self.examples.append(f"{job_id.strip()!r} again at line {line}")
+
+    @property
+    def ids(self) -> int:
+        """How many distinct ids are repeated."""
+        return len(self._repeated)
+
+
+@dataclass(slots=True)
 class Tally:
     """The account of one import: every row read is mapped, folded or skipped (with a reason).
 
     `examples` keeps the first few skipped rows of each reason (`"line 12: <why>"`) to show the user;
     `skipped_amounts` sums money left out with a reason (FOCUS credits), in USD; `notes` says what the importer
-    assumed (the time zone used, the epoch, a GPU type picked among several)."""
+    assumed (the time zone used, the epoch, a GPU type picked among several); `repeated_ids` counts the mapped
+    rows whose job id an earlier row had (filled by whoever reads the rows: `jobcost ingest`)."""
 
     rows_read: int = 0
     mapped: int = 0
@@ -85,6 +118,7 @@ class Tally:
     examples: dict[str, list[str]] = field(default_factory=dict)
     skipped_amounts: dict[str, Decimal] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    repeated_ids: RepeatedIds = field(default_factory=RepeatedIds)
 
     def read(self) -> None:
         self.rows_read += 1

@@ -5,7 +5,9 @@ A row becomes a record in the `JobIn` wire shape. Which column (CSV) or key (NDJ
 1. `--map FIELD=SOURCE` (`options.mapping`), where FIELD is a `JobIn` field (`job_id`, `team`, `status`,
    `model_name`, `gpu_type`, `gpu_count`, `provider`, `user`, `submitted_at`, `started_at`, `ended_at`,
    `observed_at`, `cost`, `currency`, `labels`) or `labels.KEY` (the column becomes label KEY).
-   `--team-from C` is `--map team=C`, `--model-from C` is `--map model_name=C`.
+   `--team-from C` is `--map team=C`, `--model-from C` is `--map model_name=C`. SOURCE `A+B` joins the
+   non-blank values of several columns (keys) with `_` (`--map job_id=JobID+ArrayIndex` → `846_3`), unless the
+   header has a column named `A+B` itself.
 2. A column or key already named like a field (`job_id`, `labels.project`, …) and not mapped otherwise is taken
    as it is. Other columns and keys are ignored (a note names them).
 3. `--team` and `--provider` give every row the same team or provider (they take the place of a column of that
@@ -27,6 +29,7 @@ characters; rows with a local time that cannot be read. Empty lines are not rows
 from __future__ import annotations
 
 import csv
+import json
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -46,6 +49,9 @@ _NAMES_SHOWN = 12
 _IGNORED_KEPT = 100  # distinct ignored NDJSON keys remembered for the note
 _NAIVE_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?", re.ASCII)
 _MISSING = object()
+# `--map FIELD=A+B`: the field is the values of columns A and B, blank ones left out, joined with JOIN_SEPARATOR.
+JOIN_MARK = "+"
+JOIN_SEPARATOR = "_"
 
 
 class _Skip(Exception):
@@ -124,8 +130,16 @@ class _Mapping:
             raise ImporterConfigError(f"{origin}: the column name is empty")
         if field in self.explicit and self.explicit[field] != source:
             raise ImporterConfigError(f"{origin} and {self.origin[field]} both give {field}: keep one")
+        if JOIN_MARK in source and not all(part.strip() for part in source.split(JOIN_MARK)):
+            raise ImporterConfigError(f"{origin}: a column name is empty; join columns as COLUMN+COLUMN")
         self.explicit[field] = source
         self.origin[field] = origin
+
+    def parts(self, field: str) -> tuple[str, ...]:
+        """The columns (keys) a joined source names (`JobID+ArrayIndex` → JobID, ArrayIndex); () when the source
+        of `field` is one column."""
+        source = self.explicit[field]
+        return tuple(part.strip() for part in source.split(JOIN_MARK)) if JOIN_MARK in source else ()
 
     def own_name(self, name: str) -> bool:
         """True when a column or key called `name` is taken as the field of that name."""
@@ -181,6 +195,21 @@ class _RecordBuilder:
         return value
 
 
+def joined(values: Iterator[Any]) -> str:
+    """The non-blank `values` as text, joined with JOIN_SEPARATOR (`"846"`, `"3"` → `"846_3"`; `"845"`, `""` →
+    `"845"`); "" when all are blank. NDJSON numbers are their exact decimal text; other JSON values their JSON."""
+    texts = []
+    for value in values:
+        if value is None or value is _MISSING:
+            continue
+        text = _as_text(value)
+        if not isinstance(text, str):
+            text = json.dumps(text, ensure_ascii=False, separators=(",", ":"), default=str)
+        if text.strip():
+            texts.append(text.strip())
+    return JOIN_SEPARATOR.join(texts)
+
+
 def _as_text(value: Any) -> Any:
     """Numbers (not booleans) as their decimal text; everything else as it is."""
     if isinstance(value, int | Decimal) and not isinstance(value, bool):
@@ -224,7 +253,7 @@ class CsvImporter:
                 tally.map()
                 yield mapped
 
-    def _row(self, row: list[str], line: int, width: int, columns: dict[str, int],
+    def _row(self, row: list[str], line: int, width: int, columns: dict[str, tuple[int, ...]],
              tally: Tally) -> MappedRow | None:
         if not any(cell.strip() for cell in row):
             tally.skip("empty row", line)
@@ -233,7 +262,9 @@ class CsvImporter:
             tally.skip("wrong number of cells", line, f"{len(row)} cells; the header has {width}")
             return None
         try:
-            record = self.builder.build(((field, row[index]) for field, index in columns.items()), tally)
+            record = self.builder.build(((field, row[indexes[0]] if len(indexes) == 1 else
+                                          joined(row[i] for i in indexes)) for field, indexes in columns.items()),
+                                        tally)
         except _Skip as skip:
             tally.skip(skip.reason, line, skip.detail)
             return None
@@ -252,20 +283,23 @@ class CsvImporter:
         names[0] = names[0].lstrip("\ufeff").strip()
         return names
 
-    def _columns(self, header: list[str]) -> dict[str, int]:
-        """field → column index, explicit mappings first, then columns named like a field."""
+    def _columns(self, header: list[str]) -> dict[str, tuple[int, ...]]:
+        """field → its column indexes (several for a joined source `A+B`; a column whose own name holds `+` is
+        taken whole), explicit mappings first, then columns named like a field."""
         positions: dict[str, list[int]] = {}
         for index, name in enumerate(header):
             positions.setdefault(name, []).append(index)
-        columns: dict[str, int] = {}
+        columns: dict[str, tuple[int, ...]] = {}
         for field, source in self.mapping.explicit.items():
-            if source not in positions:
-                raise ImporterConfigError(f"{self.mapping.origin[field]}: no column {source!r} in the header; its "
-                                          f"columns are {_shown(header)}{_separator_hint(header)}")
-            columns[field] = self._single(source, positions)
+            names = (source,) if source in positions else (self.mapping.parts(field) or (source,))
+            for name in names:
+                if name not in positions:
+                    raise ImporterConfigError(f"{self.mapping.origin[field]}: no column {name!r} in the header; "
+                                              f"its columns are {_shown(header)}{_separator_hint(header)}")
+            columns[field] = tuple(self._single(name, positions) for name in names)
         for name in positions:
             if self.mapping.own_name(name):
-                columns[name] = self._single(name, positions)
+                columns[name] = (self._single(name, positions),)
         return columns
 
     @staticmethod
@@ -276,9 +310,9 @@ class CsvImporter:
                                       "rename one, or use --fields to name the columns yourself")
         return positions[name][0]
 
-    def _notes(self, header: list[str], columns: dict[str, int], tally: Tally) -> None:
-        used = {header[index] for index in columns.values()}
-        read = [f"{field} <- {header[index]}" for field, index in columns.items()]
+    def _notes(self, header: list[str], columns: dict[str, tuple[int, ...]], tally: Tally) -> None:
+        used = {header[index] for indexes in columns.values() for index in indexes}
+        read = [f"{field} <- {JOIN_MARK.join(header[i] for i in indexes)}" for field, indexes in columns.items()]
         read += [f"{field} = {value!r}" for field, value in self.mapping.constants.items()]
         tally.note("columns read: " + (", ".join(read) or "none"))
         ignored = [name for name in dict.fromkeys(header) if name not in used]
@@ -336,10 +370,15 @@ class NdjsonImporter:
         used = set()
         for field, source in self.mapping.explicit.items():
             value = _lookup(document, source)
+            parts = self.mapping.parts(field) if value is _MISSING else ()
+            if parts:
+                values = [_lookup(document, part) for part in parts]
+                value = _MISSING if all(v is _MISSING for v in values) else joined(iter(values))
             if value is _MISSING:
                 absent[field] += 1
                 continue
             used.add(source)
+            used.update(parts)
             yield field, value
         for key, value in document.items():
             if self.mapping.own_name(key):
@@ -351,7 +390,9 @@ class NdjsonImporter:
         objects = absent.pop("(objects)", 0)
         for field, count in absent.items():
             tally.note(f"{self.mapping.origin[field]}: no such key in {count:,} of {objects:,} objects")
-        sources = {part for source in self.mapping.explicit.values() for part in (source, source.split(".")[0])}
+        names = {name for field, source in self.mapping.explicit.items()
+                 for name in (source, *self.mapping.parts(field))}
+        sources = {part for name in names for part in (name, name.split(".")[0])}
         names = [name for name in ignored if name not in sources]
         if names:
             more = " (and perhaps others)" if len(ignored) >= _IGNORED_KEPT else ""

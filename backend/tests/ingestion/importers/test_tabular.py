@@ -297,3 +297,37 @@ def test_a_dotted_source_finds_keys_holding_dots_at_any_depth() -> None:
     rows, _ = read("ndjson", text, mapping={"job_id": "id", "labels.one": "a.b.c.d", "labels.two": "x.y.z",
                                             "labels.three": "a.b"})
     assert rows[0].record["labels"] == {"one": "deep", "two": "whole step"}
+
+
+def test_a_job_id_joined_from_several_columns() -> None:
+    text = ("JobID,ArrayIndex,team,status\n"
+            "846,0,ml,queued\n"
+            "846,1,ml,queued\n"
+            "845,,ml,queued\n"            # not an array job: a blank part is left out
+            " 847 , 2 ,ml,queued\n")
+    rows, tally = read("csv", text, mapping={"job_id": "JobID+ArrayIndex"}, cluster="c")
+    assert [row.record["job_id"] for row in rows] == ["c:846_0", "c:846_1", "c:845", "c:847_2"]
+    assert "columns read: job_id <- JobID+ArrayIndex, team <- team, status <- status" in tally.notes
+
+
+def test_a_column_whose_name_holds_a_plus_is_taken_whole() -> None:
+    rows, _ = read("csv", "id+task,id,task,team\nwhole,a,b,ml\n", mapping={"job_id": "id+task"})
+    assert rows[0].record["job_id"] == "whole"
+
+
+def test_joined_ndjson_keys_paths_and_numbers() -> None:
+    text = ('{"job": {"id": 12}, "task": 3, "team": "ml", "status": "queued"}\n'
+            '{"job": {"id": "13"}, "team": "ml", "status": "queued"}\n'
+            '{"team": "ml", "status": "queued"}\n')
+    rows, tally = read("ndjson", text, mapping={"job_id": "job.id+task"})
+    assert [row.record.get("job_id") for row in rows] == ["12_3", "13", None]
+    assert "--map job_id=job.id+task: no such key in 1 of 3 objects" in tally.notes
+    assert not any(note.startswith("keys ignored") for note in tally.notes)
+
+
+@pytest.mark.parametrize(("mapping", "message"), [
+    ({"job_id": "JobID+Array"}, "--map job_id=JobID+Array: no column 'Array' in the header"),
+    ({"job_id": "JobID+"}, "--map job_id=JobID+: a column name is empty; join columns as COLUMN+COLUMN"),
+])
+def test_joined_sources_that_cannot_work(mapping: dict[str, str], message: str) -> None:
+    assert message in config_error("csv", "JobID,team\n1,ml\n", mapping=mapping)
