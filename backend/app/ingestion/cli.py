@@ -151,13 +151,16 @@ def read_map_file(path: Path) -> dict[str, str]:
 
 def build_options(*, cluster: str | None, team: str | None, team_from: str | None, model_from: str | None,
                   provider: str | None, tz: str, epoch: str | None, fields: str | None, pairs: list[str],
-                  map_file: Path | None) -> ImportOptions:
+                  map_file: Path | None, gpu_type: str | None = None) -> ImportOptions:
     """ImportOptions from the command's options; `--map` pairs override the map file's. Raises ValueError."""
     zone, zone_name = (UTC, "UTC") if tz == "UTC" else parse_zone(tz)
     mapping = read_map_file(map_file) if map_file else {}
     mapping.update(parse_map_pairs(pairs))
+    if gpu_type is not None and not gpu_type.strip():
+        raise ValueError("--gpu-type: the GPU type is empty")
     return ImportOptions(cluster=cluster, team=team, team_from=team_from, model_from=model_from, provider=provider,
-                         tz=zone, tz_name=zone_name, epoch=parse_epoch(epoch) if epoch else None,
+                         gpu_type=gpu_type.strip() if gpu_type else None, tz=zone, tz_name=zone_name,
+                         epoch=parse_epoch(epoch) if epoch else None,
                          fields=parse_fields(fields) if fields else None, mapping=mapping)
 
 
@@ -511,6 +514,9 @@ def ingest(
         help="The column (or tag key) holding the model name.", show_default=False)] = None,
     provider: Annotated[str | None, typer.Option(
         help="The provider of every job (aws, gcp, azure, lambda, or your own name).", show_default=False)] = None,
+    gpu_type: Annotated[str | None, typer.Option(
+        help="The GPU type of every job (slurm, k8s-pods: of every job with GPUs), e.g. V100 or A100-80GB; "
+             "not for focus.", show_default=False)] = None,
     tz: Annotated[str, typer.Option(
         help="IANA time zone (Europe/Paris) in which timestamps without an offset are read.")] = "UTC",
     epoch: Annotated[str | None, typer.Option(
@@ -544,7 +550,7 @@ def ingest(
     try:
         options = build_options(cluster=cluster, team=team, team_from=team_from, model_from=model_from,
                                 provider=provider, tz=tz, epoch=epoch, fields=fields, pairs=map_pairs or [],
-                                map_file=map_file)
+                                map_file=map_file, gpu_type=gpu_type)
         importer = importer_for(format.value)(options)
     except (ValueError, ImporterConfigError) as exc:
         _fail(str(exc))

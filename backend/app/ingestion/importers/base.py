@@ -36,6 +36,7 @@ class ImportOptions:
     - `team` / `team_from`: a fixed team, or the column (or FOCUS tag key) to read it from.
     - `model_from`: the column (or tag key) to read `model_name` from, where the format's default does not fit.
     - `provider`: overrides or supplies the provider.
+    - `gpu_type`: the GPU type of every job (of every job with GPUs, where the format counts them).
     - `tz`: the zone naive timestamps are read in (default UTC); `tz_name` is how the user wrote it.
     - `epoch`: the aware instant relative trace times count from (Alibaba traces).
     - `fields`: the column list of a header-less export (sacct `--format`).
@@ -47,6 +48,7 @@ class ImportOptions:
     team_from: str | None = None
     model_from: str | None = None
     provider: str | None = None
+    gpu_type: str | None = None
     tz: tzinfo = UTC
     tz_name: str = "UTC"
     epoch: datetime | None = None
@@ -56,8 +58,8 @@ class ImportOptions:
 
 # The command-line spelling of each ImportOptions field, for messages.
 OPTION_FLAGS = {"cluster": "--cluster", "team": "--team", "team_from": "--team-from", "model_from": "--model-from",
-                "provider": "--provider", "tz": "--tz", "tz_name": "--tz", "epoch": "--epoch", "fields": "--fields",
-                "mapping": "--map/--map-file"}
+                "provider": "--provider", "gpu_type": "--gpu-type", "tz": "--tz", "tz_name": "--tz", "epoch": "--epoch",
+                "fields": "--fields", "mapping": "--map/--map-file"}
 
 
 def refuse_unused_options(options: ImportOptions, format_name: str, *names: str) -> None:

@@ -166,7 +166,7 @@ class FocusImporter:
     format: ClassVar[str] = "focus"
 
     def __init__(self, options: ImportOptions) -> None:
-        refuse_unused_options(options, "focus", "mapping", "epoch", "fields")
+        refuse_unused_options(options, "focus", "mapping", "epoch", "fields", "gpu_type")
         self.options = options
 
     def read(self, stream: TextIO, tally: Tally) -> Iterator[MappedRow]:

@@ -157,7 +157,7 @@ class PodListImporter:
         stream.seek(start)
         records = csv_records(stream)
         next(records)  # the header, read in the first pass
-        _start_notes(tally, layout, clock)
+        _start_notes(tally, layout, clock, self.options.gpu_type)
         counts: Counter[str] = Counter()
         for line, fields in records:
             tally.read()
@@ -238,7 +238,8 @@ class PodListImporter:
         record.update({name: rfc3339(clock.instant(seconds)) for name, seconds in instants.items()
                        if seconds is not None})
         model = row.get(model_column or "") or None
-        record.update({name: value for name, value in (("model_name", model), ("gpu_type", pod.gpus.gpu_type))
+        gpu_type = self.options.gpu_type if self.options.gpu_type and pod.gpus.count != "0" else pod.gpus.gpu_type
+        record.update({name: value for name, value in (("model_name", model), ("gpu_type", gpu_type))
                        if value is not None})
         return record
 
@@ -287,8 +288,11 @@ def _count(counts: Counter[str], pod: _Pod, life: _Life, last: Decimal) -> None:
     counts["right-censored"] += life.ended == last and life.status == "cancelled" and life.started is not None
 
 
-def _start_notes(tally: Tally, layout: Layout, clock: _Clock) -> None:
+def _start_notes(tally: Tally, layout: Layout, clock: _Clock, gpu_type: str | None) -> None:
     tally.note(f"layout {layout.name} ({', '.join(layout.required)})")
+    if gpu_type:
+        kept = "; the models gpu_spec lists stay in label gpu_spec" if layout is OPENB else ""
+        tally.note(f"--gpu-type {gpu_type}: the GPU type of every pod with GPUs{kept}")
     tally.note(f"times are seconds after --epoch {rfc3339(clock.epoch)}, cut to the millisecond; the trace's "
                f"last instant is {_text(clock.last)} s, {rfc3339(clock.instant(clock.last))}: pods still alive "
                "then are running, observed at that instant")

@@ -359,8 +359,9 @@ class SlurmImporter:
     """`sacct --parsable2` output (with or without its header line) → one job record per job row.
 
     Options used: `fields` (required without a header), `cluster` (job ids become `"<cluster>:<id>"`), `team` or
-    `team_from` (else the `Account` column), `model_from` (else `JobName`), `provider`, `tz` (the zone of
-    Submit/Start/End). Raises ImporterConfigError, before yielding, when the columns or options cannot work."""
+    `team_from` (else the `Account` column), `model_from` (else `JobName`), `provider`, `gpu_type` (the type of
+    every job with GPUs, else AllocTRES's), `tz` (the zone of Submit/Start/End). Raises ImporterConfigError,
+    before yielding, when the columns or options cannot work."""
 
     format: ClassVar[str] = "slurm"
 
@@ -455,7 +456,11 @@ class SlurmImporter:
     def _notes(self, layout: _Layout, tally: Tally) -> None:
         tally.note(f"Submit, Start and End read as wall-clock times in {self.options.tz_name} (--tz)")
         if not layout.has("AllocTRES"):
-            tally.note("no AllocTRES column: every job is imported with 0 GPUs")
+            tally.note("no AllocTRES column: every job is imported with 0 GPUs"
+                       + (", so --gpu-type applies to none" if self.options.gpu_type else ""))
+        elif self.options.gpu_type:
+            tally.note(f"--gpu-type {self.options.gpu_type}: the GPU type of every job with GPUs; a type AllocTRES "
+                       "names instead is kept in label tres_gpu_type")
         if not self.options.provider:
             tally.note("no --provider: jobs are stored without a provider, so their GPU time is unpriced")
         if not self.options.cluster and not layout.has("Cluster"):
@@ -509,7 +514,7 @@ class SlurmImporter:
         record: dict[str, Any] = {
             "job_id": self._job_id(job, cells), "team": self._team(cells), "status": status.value,
             "model_name": cells.get((self.options.model_from or "JobName").casefold()) or None,
-            "gpu_type": gpus.gpu_type, "gpu_count": str(gpus.count), "provider": self.options.provider or None,
+            "gpu_type": self._gpu_type(gpus), "gpu_count": str(gpus.count), "provider": self.options.provider or None,
             "user": cells.get("user") or None, "submitted_at": submitted, "started_at": started if ran else None,
             "ended_at": ended if ran and not running else None,
             "observed_at": self._observed(started, cells, tally) if running else None,
@@ -538,6 +543,10 @@ class SlurmImporter:
             return gpus_from_tres(parse_tres(cells.get("alloctres", "")))
         except ValueError as exc:
             raise _Skip("unreadable AllocTRES", f"AllocTRES: {exc}") from None
+
+    def _gpu_type(self, gpus: GpuAllocation) -> str | None:
+        """`--gpu-type` for a job with GPUs, else the type AllocTRES names (if any)."""
+        return self.options.gpu_type if self.options.gpu_type and gpus.count > 0 else gpus.gpu_type
 
     def _observed(self, started: datetime | None, cells: dict[str, str], tally: Tally) -> datetime | None:
         """Start + Elapsed: when sacct measured the running job (its run so far is costed up to there)."""
@@ -586,6 +595,8 @@ class SlurmImporter:
             labels["account"] = cells["account"]
         if gpus.gpu_type == "mixed":
             labels["gpu_types"] = ",".join(f"{name}={n}" for name, n in sorted(gpus.types.items()) if n > 0)
+        if gpus.gpu_type and self._gpu_type(gpus) != gpus.gpu_type:
+            labels["tres_gpu_type"] = gpus.gpu_type  # what AllocTRES said, replaced by --gpu-type
         return labels
 
 

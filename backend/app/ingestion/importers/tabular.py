@@ -10,8 +10,8 @@ A row becomes a record in the `JobIn` wire shape. Which column (CSV) or key (NDJ
    header has a column named `A+B` itself.
 2. A column or key already named like a field (`job_id`, `labels.project`, …) and not mapped otherwise is taken
    as it is. Other columns and keys are ignored (a note names them).
-3. `--team` and `--provider` give every row the same team or provider (they take the place of a column of that
-   name; giving one together with a mapping of that field is an error).
+3. `--team`, `--provider` and `--gpu-type` give every row the same team, provider or GPU type (they take the place
+   of a column of that name; giving one together with a mapping of that field is an error).
 
 Values: blank cells and JSON nulls are left out, as if absent. Timestamps without an offset
 (`2026-01-14 08:00[:00[.fff]]`, `T` or a space) are read as wall-clock times in `--tz` (default UTC) and sent in
@@ -100,7 +100,7 @@ def local_time_to_utc(text: str, options: ImportOptions, tally: Tally) -> str:
 
 class _Mapping:
     """Where each job field comes from, checked against the options: `explicit` (field → source, with the option
-    that said so in `origin`), and the constants `--team` and `--provider`."""
+    that said so in `origin`), and the constants `--team`, `--provider` and `--gpu-type`."""
 
     def __init__(self, options: ImportOptions, fmt: str) -> None:
         if options.epoch is not None:
@@ -115,7 +115,8 @@ class _Mapping:
         if options.model_from:
             self._add("model_name", options.model_from, f"--model-from {options.model_from}")
         self.constants: dict[str, str] = {}
-        for field, value, flag in (("team", options.team, "--team"), ("provider", options.provider, "--provider")):
+        for field, value, flag in (("team", options.team, "--team"), ("provider", options.provider, "--provider"),
+                                   ("gpu_type", options.gpu_type, "--gpu-type")):
             if value is None:
                 continue
             if field in self.explicit:

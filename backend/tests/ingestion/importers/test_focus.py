@@ -268,6 +268,7 @@ def test_amounts_out_of_range_or_unreadable(amount: str) -> None:
     ("mapping", {"team": "BillingAccountName"}, "--map/--map-file"),
     ("epoch", datetime(2024, 1, 1, tzinfo=UTC), "--epoch"),
     ("fields", ("Id", "BilledCost"), "--fields"),
+    ("gpu_type", "V100", "--gpu-type"),   # FOCUS rows say their instance type: the GPU type follows from it
 ])
 def test_options_focus_cannot_use_are_refused_not_ignored(option: str, value: object, flag: str) -> None:
     # A --map that was silently dropped would look applied: the team would still come from SubAccountName.

@@ -269,3 +269,19 @@ def test_options_k8s_pods_cannot_use_are_refused_not_ignored(options: dict[str, 
     # Trace times count from --epoch (no zone applies) and the layouts are fixed (no --fields).
     with pytest.raises(ImporterConfigError, match=flag):
         importer_for("k8s-pods")(ImportOptions(team="t", epoch=datetime(2025, 1, 1, tzinfo=UTC), **options))
+
+
+def test_gpu_type_names_the_type_of_every_pod_with_gpus() -> None:
+    rows, tally = read(DLRM, team_from="app_name", gpu_type="A10")
+    records = by_id(rows)
+    # DLRM discloses no GPU model: --gpu-type supplies it, for the pods on GPU nodes (gpu_request > 0) only.
+    assert {job_id: (r["gpu_count"], r.get("gpu_type")) for job_id, r in records.items()} == {
+        job_id: (r["gpu_count"], "A10" if r["gpu_count"] != "0" else None) for job_id, r in records.items()}
+    assert any(r["gpu_count"] != "0" for r in records.values())
+    assert any(r["gpu_count"] == "0" for r in records.values())
+    assert "--gpu-type A10: the GPU type of every pod with GPUs" in tally.notes
+
+    openb = by_id(read(OPENB, gpu_type="V100M32")[0])
+    assert (openb["pod-multi"]["gpu_type"], openb["pod-multi"]["labels"]["gpu_spec"]) == (
+        "V100M32", "V100M16|V100M32|V100M32")
+    assert "gpu_type" not in openb["pod-cpu"]

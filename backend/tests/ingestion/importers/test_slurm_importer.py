@@ -450,3 +450,27 @@ def test_steps_are_matched_to_their_job_within_their_cluster() -> None:
     assert (tally.rows_read, tally.mapped, tally.folded) == (5, 2, 1)
     assert tally.skipped == {"no team": 1, "step without its job": 1}
     tally.check()
+
+
+def test_gpu_type_names_the_type_of_every_job_with_gpus() -> None:
+    rows, tally = run(GPU_CLUSTER.read_text(encoding="utf-8"), cluster="a", gpu_type="V100")
+    records = by_id(rows)
+    # job → (gpu_count, gpu_type, tres_gpu_type label): jobs with GPUs take --gpu-type; a type AllocTRES named
+    # instead is kept in a label; jobs without GPUs (CPU-only, queued with no AllocTRES) get no type.
+    expected = {"a:9001": ("8", "V100", "h100"), "a:9002_0": ("2", "V100", "a100"),
+                "a:9003+0": ("4", "V100", "mixed"), "a:9003+1": ("0", None, None),
+                "a:9004": ("1", "V100", "a100_3g.20gb"), "a:9006": ("0", None, None),
+                "a:9012": ("2", "V100", None)}
+    for job_id, (count, gpu_type, tres_type) in expected.items():
+        record = records[job_id]
+        assert (record["gpu_count"], record.get("gpu_type"), record["labels"].get("tres_gpu_type")) == (
+            count, gpu_type, tres_type), job_id
+    assert ("--gpu-type V100: the GPU type of every job with GPUs; a type AllocTRES names instead is kept in label "
+            "tres_gpu_type") in tally.notes
+
+
+def test_gpu_type_without_alloctres_applies_to_no_job() -> None:
+    rows, tally = run(fault_row(), fields=("JobID", "Account", "JobName", "State", "Start", "End", "Elapsed",
+                                           "Comment"), gpu_type="V100")
+    assert rows[0].record["gpu_count"] == "0" and "gpu_type" not in rows[0].record
+    assert "no AllocTRES column: every job is imported with 0 GPUs, so --gpu-type applies to none" in tally.notes

@@ -331,3 +331,13 @@ def test_joined_ndjson_keys_paths_and_numbers() -> None:
 ])
 def test_joined_sources_that_cannot_work(mapping: dict[str, str], message: str) -> None:
     assert message in config_error("csv", "JobID,team\n1,ml\n", mapping=mapping)
+
+
+def test_gpu_type_is_a_constant_like_team_and_provider() -> None:
+    rows, tally = read("csv", "id,team\na,ml\nb,ml\n", mapping={"job_id": "id"}, gpu_type="V100")
+    assert [row.record["gpu_type"] for row in rows] == ["V100", "V100"]
+    assert "columns read: job_id <- id, team <- team, gpu_type = 'V100'" in tally.notes
+    # Without a gpu_count column, the service counts 1 GPU for a job that names its type.
+    assert valid({**rows[0].record, "status": "queued"}).gpu_milli == 1000
+    message = config_error("csv", "id,Type\na,T4\n", mapping={"job_id": "id", "gpu_type": "Type"}, gpu_type="V100")
+    assert "--gpu-type 'V100' and --map gpu_type=Type both give gpu_type: keep one" in message
