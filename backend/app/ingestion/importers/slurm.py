@@ -474,6 +474,7 @@ class SlurmImporter:
         cells = layout.cells(parts)
         if cells is None:
             tally.skip("wrong number of fields", number, f"{len(parts)} fields, expected {layout.expected()}")
+            self._skipped_job(parts, layout, book, tally)
             return None
         try:
             job_id = parse_job_id(cells["jobid"])
@@ -499,6 +500,20 @@ class SlurmImporter:
         tally.map()
         book.job(book_key, True, tally)
         return MappedRow(number, record)
+
+    def _skipped_job(self, parts: list[str], layout: _Layout, book: _StepBook, tally: Tally) -> None:
+        """Tell the step book that the job of a row with the wrong number of fields was skipped, so that its steps
+        are reported as `step of a skipped job`, not `step without its job`. The JobID (and Cluster) cells are
+        read at their columns' positions, as far as the row reaches; a row whose JobID is no job id, or a step's,
+        tells nothing."""
+        cells = dict(zip(layout.keys, (part.strip() for part in parts), strict=False))
+        try:
+            job_id = parse_job_id(cells.get("jobid", ""))
+        except ValueError:
+            return
+        if job_id.step is None and not job_id.pending_range:
+            cluster = self._cluster(cells)
+            book.job(f"{cluster}:{job_id.job}" if cluster else job_id.job, False, tally)
 
     def _record(self, job: str, cells: dict[str, str], tally: Tally) -> dict[str, Any]:
         """The `JobIn` record of one job row. Raises _Skip for a cell that cannot be read or a missing team."""

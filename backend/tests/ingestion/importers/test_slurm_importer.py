@@ -474,3 +474,22 @@ def test_gpu_type_without_alloctres_applies_to_no_job() -> None:
                                            "Comment"), gpu_type="V100")
     assert rows[0].record["gpu_count"] == "0" and "gpu_type" not in rows[0].record
     assert "no AllocTRES column: every job is imported with 0 GPUs, so --gpu-type applies to none" in tally.notes
+
+
+def test_steps_of_a_job_whose_row_has_the_wrong_field_count_are_steps_of_a_skipped_job() -> None:
+    header = "JobID|Account|JobName|State|Start|End|Elapsed|AllocTRES\n"
+    body = (header
+            + "71|nlp|a|b|COMPLETED|2026-01-14T08:00:00|2026-01-14T09:00:00|01:00:00|cpu=1\n"  # a '|' in JobName
+            + "71.batch|nlp|batch|COMPLETED|2026-01-14T08:00:00|2026-01-14T09:00:00|01:00:00|cpu=1\n"
+            + "71.0|nlp|python|COMPLETED|2026-01-14T08:00:00|2026-01-14T09:00:00|01:00:00|cpu=1\n"
+            + "72.batch|nlp|batch|COMPLETED|2026-01-14T08:00:00|2026-01-14T09:00:00|01:00:00|cpu=1\n"
+            + "73|nlp\n"                                                                          # cut short
+            + "73.batch|nlp|batch|COMPLETED|2026-01-14T08:00:00|2026-01-14T09:00:00|01:00:00|cpu=1\n"
+            + "garbage|x\n")
+    rows, tally = run(body, cluster="c")
+    assert rows == []
+    assert dict(tally.skipped) == {"wrong number of fields": 3, "step of a skipped job": 3,
+                                   "step without its job": 1}
+    assert tally.examples["step of a skipped job"] == ["line 3: job c:71 was skipped", "line 4: job c:71 was skipped",
+                                                       "line 7: job c:73 was skipped"]
+    assert tally.examples["step without its job"] == ["line 5: no row of job c:72 in the file"]
