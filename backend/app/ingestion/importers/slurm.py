@@ -415,10 +415,12 @@ class SlurmImporter:
         given = parse_field_list(self.options.fields) if self.options.fields else None
         if not any(cell.casefold() in {"jobid", "jobidraw"} for cell in cells):
             if given is None:
+                # The sample has no Account column either: name both flags it needs at once.
+                team = "" if self.options.team or self.options.team_from else " --team NAME"
                 raise ImporterConfigError(
                     "--fields: the file has no header line, so its columns must be named in sacct's --format "
                     "order, e.g. --fields JobID,Account,User,JobName,State,Submit,Start,End,Elapsed,AllocTRES "
-                    f"(for the AWS hpc-cost-simulator sample: --fields '{AWS_SAMPLE_FIELDS}')")
+                    f"(for the AWS hpc-cost-simulator sample: --fields '{AWS_SAMPLE_FIELDS}'{team})")
             return _Layout(*given), None
         if any(not cell for cell in cells):
             raise ImporterConfigError("the header line has an empty field name (sacct --parsable ends lines with "
