@@ -48,7 +48,7 @@ from app.db.models import Job, JobStatus, Role, Team
 from app.db.models.daily_cost import ALL_GRAINS, SUM_COLUMNS, WASTED_STATUSES
 from app.db.models.team import team_name_key
 from app.ingestion.normalize import NormalizedJob, normalize_record
-from app.ingestion.service import JobIngestionService
+from app.ingestion.writer import job_row, snapshot_rows, stage_job
 from app.pricing.catalog import default_catalog
 from app.pricing.service import RateCard, load_rate_card, sync_catalog
 from app.teams.service import ensure_teams
@@ -227,16 +227,16 @@ def prepare_batch(records: Sequence[dict[str, Any]], context: RowContext) -> Bat
     code for everything past validation: its costing, content hash, job row and snapshot rows. Raises ValueError
     when `normalize_record` disagrees with `normalized` on the batch's first records."""
     _check_sample(records, context.now)
-    prepared = sorted((JobIngestionService._prepare(normalized(raw), context.rate_card)  # noqa: SLF001
+    prepared = sorted((stage_job(normalized(raw), context.rate_card)
                        for raw in records), key=lambda p: p.job.job_id)
     batch = Batch()
     for p in prepared:
         pk, team_id = uuid.uuid4(), context.team_ids[team_name_key(p.job.team)]
-        row = JobIngestionService._job_row(p, pk, team_id, context.now)  # noqa: SLF001 - the very same rows
+        row = job_row(p, pk, team_id, context.now)  # the very same rows
         row["labels"] = json.dumps(row["labels"], ensure_ascii=False, separators=(",", ":"))
         batch.jobs.append(tuple(row[name] for name in JOB_COLUMNS))
         batch.snapshots.extend(tuple(s[name] for name in SNAPSHOT_COLUMNS)
-                               for s in JobIngestionService._snapshot_rows(p, pk, team_id))  # noqa: SLF001
+                               for s in snapshot_rows(p, pk, team_id))
     return batch
 
 
