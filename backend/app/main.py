@@ -21,6 +21,8 @@ from app.db.engine import begin_write, create_engine, create_sessionmaker
 from app.health.router import router as health_router
 from app.pricing.catalog import default_catalog
 from app.pricing.service import sync_catalog
+from app.web.assets import mount_assets
+from app.web.docs import router as docs_router
 
 logger = logging.getLogger("jobcost")
 
@@ -124,6 +126,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         version="0.1.0",
         lifespan=_lifespan,
+        docs_url=None,  # served offline by app.web.docs instead of from a CDN
+        redoc_url=None,
         openapi_tags=[
             {"name": "auth", "description": "Sign in with e-mail and password; get a bearer token."},
             {"name": "admin", "description": "Admin-only operations."},
@@ -143,4 +147,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(api_router)
+    app.include_router(docs_router)
+    mount_assets(app)
     return app
