@@ -271,14 +271,14 @@ _INSTANT_SCHEMA = WithJsonSchema({
     "anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}],
     "description": "RFC 3339 with an offset, e.g. 2026-01-10T08:00:00Z; kept to the millisecond, in UTC; from "
                    "1970 to at most 10 minutes ahead of the time of ingest. A blank string is the same as null."})
-def _optional_text(max_length: int) -> Any:
+def optional_text(max_length: int) -> Any:
     """An optional text field of at most `max_length` characters: validator and OpenAPI schema together."""
     return Annotated[str | None, BeforeValidator(lambda v: _clean_text(v, max_length)),
                      WithJsonSchema({"anyOf": [{"type": "string", "maxLength": max_length}, {"type": "null"}]})]
 
 
-OptionalName = _optional_text(255)
-OptionalShortName = _optional_text(64)  # gpu_type, provider
+OptionalName = optional_text(255)
+OptionalShortName = optional_text(64)  # gpu_type, provider
 _NAME_SCHEMA = WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 255})
 _DECIMAL_SCHEMA = WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}]})
 
