@@ -261,3 +261,25 @@ def test_files_by_name_with_bom_and_bad_bytes(tmp_path: Path) -> None:
 def test_problem_text() -> None:
     assert str(Problem("line 3", "note", "too long")) == "line 3, note: too long"
     assert str(Problem("line 3", None, "5 cells")) == "line 3: 5 cells"
+
+
+def test_the_alibaba_example_card_reads_and_its_arithmetic_holds() -> None:
+    """docs/alibaba-onprem-card.toml: valid, and each amortised figure is the stated formula, recomputed here:
+    price / GPUs / (3 × 8,760 h × 0.8) + kW / GPUs × 0.10 USD/kWh × PUE 1.5, rounded half-even to 6 places."""
+    from decimal import ROUND_HALF_EVEN
+
+    card = read_rate_file(Path(__file__).resolve().parents[3] / "docs" / "alibaba-onprem-card.toml")
+    rates = {r.gpu_type: r for r in card.rates}
+    hours = Decimal(3 * 8760) * Decimal("0.8")
+
+    def amortised(price: int, gpus: int, kw: str) -> Decimal:
+        exact = Decimal(price) / gpus / hours + Decimal(kw) / gpus * Decimal("0.10") * Decimal("1.5")
+        return exact.quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN)
+
+    assert rates["P100"].usd_per_gpu_hour == amortised(129_000, 8, "3.2") == Decimal("0.826981")
+    assert rates["V100M16"].usd_per_gpu_hour == amortised(149_000, 8, "3.5") == Decimal("0.951517")
+    assert rates["V100M32"].usd_per_gpu_hour == amortised(399_000, 16, "10") == Decimal("1.279894")
+    assert rates["T4"].usd_per_gpu_hour == Decimal("0.35") and rates["A10"].usd_per_gpu_hour == Decimal("1.29")
+    assert {r.provider for r in card.rates} == {"alibaba-openb"}
+    assert {r.valid_from for r in card.rates} == {datetime(2019, 1, 1, tzinfo=UTC)}
+    assert all(r.valid_to is None and r.note for r in card.rates)
