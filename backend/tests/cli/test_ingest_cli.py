@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.engine import create_sessionmaker
 from app.db.models import Job
-from app.ingestion import cli as ingest_cli
+from app.ingestion import cli_send
 from app.main import create_app
 from tests.cli.helpers import invoke, run_async, token_for, with_connection
 from tests.conftest import make_settings
@@ -63,7 +63,7 @@ def service(fresh_db: ScratchDatabase, monkeypatch: pytest.MonkeyPatch) -> tuple
             async with httpx.AsyncClient(transport=transport, base_url=url) as client:
                 yield client
 
-    monkeypatch.setattr(ingest_cli, "open_client", in_process)
+    monkeypatch.setattr(cli_send, "open_client", in_process)
     return fresh_db, urls
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.ingestion import cli as ingest_cli
+from app.ingestion import cli_send
 from tests.cli.helpers import invoke
 from tests.walk.live import free_port
 
@@ -56,7 +56,7 @@ def scripted(monkeypatch: pytest.MonkeyPatch) -> Callable[[Handler], list[httpx.
             async with httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url=url) as client:
                 yield client
 
-        monkeypatch.setattr(ingest_cli, "open_client", open_client)
+        monkeypatch.setattr(cli_send, "open_client", open_client)
         return seen
 
     return install
@@ -242,9 +242,9 @@ def test_a_token_read_from_a_crlf_file_is_trimmed(export: Path, scripted) -> Non
 
 def test_a_record_with_a_lone_surrogate_is_sent_escaped_so_only_it_is_refused() -> None:
     # UTF-8 cannot carry U+D800: unescaped, encoding the whole request failed and its good records were never sent.
-    line = ingest_cli.json_line({"job_id": "a\ud800", "team": "t"})
+    line = cli_send.json_line({"job_id": "a\ud800", "team": "t"})
     assert line == '{"job_id":"a\\ud800","team":"t"}'
-    assert ingest_cli.json_line({"job_id": "é"}) == '{"job_id":"é"}'
+    assert cli_send.json_line({"job_id": "é"}) == '{"job_id":"é"}'
 
 
 # --- job ids repeated within a file ---
