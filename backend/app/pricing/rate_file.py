@@ -105,11 +105,14 @@ class FileRate:
 
 @dataclass(frozen=True, slots=True)
 class RateFile:
-    """A card: its rates in file order and its aliases (TOML only), spelling → canonical name per kind."""
+    """A card: its rates in file order and its aliases (TOML only), spelling → canonical name per kind.
+    `where` says where each rate stands in the file it was read from (`line 7`, `rates[2] (line 14)`), for
+    messages; it is not part of the card (two cards with the same rates are equal)."""
 
     rates: tuple[FileRate, ...]
     gpu_type_aliases: dict[str, str] = field(default_factory=dict)
     provider_aliases: dict[str, str] = field(default_factory=dict)
+    where: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +235,7 @@ def _parse_csv(text: str) -> RateFile:
     _check_overlaps(rates, problems)
     if problems:
         raise RateFileError(problems)
-    return RateFile(tuple(rate for _, rate in rates))
+    return RateFile(tuple(rate for _, rate in rates), where=tuple(where for where, _ in rates))
 
 
 def _check_header(header: list[str], line: int, problems: list[Problem]) -> bool:
@@ -342,7 +345,8 @@ def _parse_toml(text: str) -> RateFile:
     aliases = _parse_aliases(document.get("aliases", {}), problems)
     if problems:
         raise RateFileError(problems)
-    return RateFile(tuple(rate for _, rate in rates), aliases["gpu_type"], aliases["provider"])
+    return RateFile(tuple(rate for _, rate in rates), aliases["gpu_type"], aliases["provider"],
+                    tuple(where for where, _ in rates))
 
 
 _ALIAS_NAME = required_text(NAME_MAX).func
