@@ -12,7 +12,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.ingestion.importers import ImportOptions, MappedRow, Tally
-from app.ingestion.importers.slurm import SlurmImporter, parse_duration
+from app.ingestion.importers.slurm import SlurmImporter
+from app.ingestion.importers.slurm_fields import parse_duration
 from tests.ingestion.conftest import TEST_PROVIDER, add_price, ingest_ok
 
 FAULT_FIELDS = ("JobID", "Account", "JobName", "State", "Start", "End", "Elapsed", "AllocTRES")

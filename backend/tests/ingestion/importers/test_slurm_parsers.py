@@ -11,7 +11,7 @@ import pytest
 
 from app.db.models import JobStatus
 from app.ingestion.importers import ImporterConfigError
-from app.ingestion.importers.slurm import (
+from app.ingestion.importers.slurm_fields import (
     STATE_STATUS,
     GpuAllocation,
     SlurmJobId,
