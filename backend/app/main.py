@@ -23,6 +23,7 @@ from app.pricing.catalog import default_catalog
 from app.pricing.service import sync_catalog
 from app.web.assets import mount_assets
 from app.web.docs import router as docs_router
+from app.web.router import router as web_router
 
 logger = logging.getLogger("jobcost")
 
@@ -148,5 +149,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(api_router)
     app.include_router(docs_router)
+    app.include_router(web_router)
     mount_assets(app)
     return app

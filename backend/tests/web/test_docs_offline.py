@@ -6,31 +6,13 @@ from __future__ import annotations
 
 import gzip
 import re
-from collections.abc import AsyncIterator
 
-import httpx
 import pytest
-from fastapi import FastAPI
-
-from app.main import create_app
-from tests.conftest import make_settings
 
 # src="…", href="…", url(…), and the bare URLs FastAPI's templates put in script text (spec-url, url: '…').
 ATTRIBUTE = re.compile(r"""(?:src|href|spec-url)\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
 SCRIPT_URL = re.compile(r"""\burl\s*:\s*["']([^"']+)["']""")
 EXTERNAL = re.compile(r"""(?:https?:)?//[\w.-]+""", re.IGNORECASE)
-
-
-@pytest.fixture
-def docs_app() -> FastAPI:
-    return create_app(make_settings("sqlite+aiosqlite:///unused-by-these-tests.db"))
-
-
-@pytest.fixture
-async def docs_client(docs_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=docs_app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield client
 
 
 def referenced(html: str) -> list[str]:
@@ -42,8 +24,8 @@ def referenced(html: str) -> list[str]:
                "/openapi.json"}),
     ("/redoc", {"/assets/docs/redoc.standalone.js", "/assets/docs/favicon.png", "/openapi.json"}),
 ])
-async def test_the_docs_pages_name_only_local_assets_and_each_is_served(docs_client, page, expected) -> None:
-    response = await docs_client.get(page)
+async def test_the_docs_pages_name_only_local_assets_and_each_is_served(bare_client, page, expected) -> None:
+    response = await bare_client.get(page)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     html = response.text
@@ -52,7 +34,7 @@ async def test_the_docs_pages_name_only_local_assets_and_each_is_served(docs_cli
     urls = set(referenced(html))
     assert urls == expected, urls
     for url in sorted(urls):
-        asset = await docs_client.get(url)
+        asset = await bare_client.get(url)
         assert asset.status_code == 200, url
         assert len(asset.content) > 1000, url
     if page == "/docs":
@@ -65,26 +47,26 @@ async def test_the_docs_pages_name_only_local_assets_and_each_is_served(docs_cli
     ("swagger-ui.css", "text/css", 100_000),
     ("redoc.standalone.js", "javascript", 800_000),
 ])
-async def test_vendored_files_are_served_with_their_type_and_gzipped(docs_client, name, media_type,
+async def test_vendored_files_are_served_with_their_type_and_gzipped(bare_client, name, media_type,
                                                                     at_least) -> None:
-    plain = await docs_client.get(f"/assets/docs/{name}")
+    plain = await bare_client.get(f"/assets/docs/{name}")
     assert plain.status_code == 200
     assert media_type in plain.headers["content-type"]
     assert len(plain.content) >= at_least
     assert plain.headers.get("etag") and plain.headers.get("last-modified")  # revalidated, not fetched again
-    raw = await docs_client.get(f"/assets/docs/{name}", headers={"Accept-Encoding": "gzip"})
+    raw = await bare_client.get(f"/assets/docs/{name}", headers={"Accept-Encoding": "gzip"})
     assert raw.headers["content-encoding"] == "gzip"
     # httpx decodes it: the decoded body is the same file, and it travelled smaller.
     assert raw.content == plain.content
     assert len(gzip.compress(plain.content)) < len(plain.content)
 
 
-async def test_no_asset_outside_the_vendored_folder_is_reachable(docs_client) -> None:
-    assert (await docs_client.get("/assets/docs/../core.py")).status_code == 404
-    assert (await docs_client.get("/assets/docs/missing.js")).status_code == 404
+async def test_no_asset_outside_the_vendored_folder_is_reachable(bare_client) -> None:
+    assert (await bare_client.get("/assets/docs/../core.py")).status_code == 404
+    assert (await bare_client.get("/assets/docs/missing.js")).status_code == 404
 
 
-async def test_oauth2_redirect_page_is_inline_only(docs_client) -> None:
-    response = await docs_client.get("/docs/oauth2-redirect")
+async def test_oauth2_redirect_page_is_inline_only(bare_client) -> None:
+    response = await bare_client.get("/docs/oauth2-redirect")
     assert response.status_code == 200
     assert not ATTRIBUTE.findall(response.text)
