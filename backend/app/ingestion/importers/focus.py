@@ -5,8 +5,8 @@ row's `BilledCost`, its run is the charge period (`ChargePeriodStart` to `Charge
 `succeeded` (the period has ended). Rows that are not usage (credits, adjustments, purchases, taxes, corrections
 of past periods) and rows with a negative `BilledCost` are not jobs: they are skipped with their reason, and their
 amounts summed in the tally so the bill still reconciles. GPU instances are recognised by their instance type
-(`g5.4xlarge` → 1 × A10G) from a small table, `GPU_INSTANCE_TYPES`. docs/importers/focus.md gives the mapping
-column by column.
+(`g5.4xlarge` → 1 × A10G) from a small table, `GPU_INSTANCE_TYPES` in `focus_instances.py`.
+docs/importers/focus.md gives the mapping column by column.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from app.ingestion.importers.base import (
     refuse_unused_options,
     rfc3339,
 )
+from app.ingestion.importers.focus_instances import GPU_INSTANCE_TYPES, gpu_instance
 from app.ingestion.normalize import MAX_COST_USD, MAX_LABELS
 
 REQUIRED_COLUMNS = ("BilledCost", "ChargeCategory", "ChargePeriodStart", "ChargePeriodEnd")
@@ -53,43 +54,6 @@ _SKIPPED_CATEGORIES = {"credit": "credit row", "adjustment": "adjustment row", "
 # Enough digits for sums of amounts under 10^12 with up to 80 decimal places to stay exact.
 _EXACT = Context(prec=100)
 _PLAIN_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
-
-
-def _sizes(gpu_type: str, counts: dict[str, int], family: str) -> dict[str, tuple[str, int]]:
-    return {f"{family}.{size}": (gpu_type, count) for size, count in counts.items()}
-
-
-_ONE_GPU_SIZES = {"xlarge": 1, "2xlarge": 1, "4xlarge": 1, "8xlarge": 1, "16xlarge": 1}
-_G5_LIKE = {**_ONE_GPU_SIZES, "12xlarge": 4, "24xlarge": 4, "48xlarge": 8}
-# Instance type → (GPU model, GPUs per instance), from the providers' published instance specifications.
-GPU_INSTANCE_TYPES: dict[str, tuple[str, int]] = {
-    # AWS EC2
-    **_sizes("V100", {"2xlarge": 1, "8xlarge": 4, "16xlarge": 8}, "p3"),
-    "p3dn.24xlarge": ("V100-32GB", 8),
-    "p4d.24xlarge": ("A100-40GB", 8),
-    "p4de.24xlarge": ("A100-80GB", 8),
-    "p5.48xlarge": ("H100", 8),
-    "p5e.48xlarge": ("H200", 8),
-    "p5en.48xlarge": ("H200", 8),
-    "g3s.xlarge": ("M60", 1),
-    **_sizes("M60", {"4xlarge": 1, "8xlarge": 2, "16xlarge": 4}, "g3"),
-    **_sizes("T4", {**_ONE_GPU_SIZES, "12xlarge": 4, "metal": 8}, "g4dn"),
-    **_sizes("A10G", _G5_LIKE, "g5"),
-    **_sizes("L4", _G5_LIKE, "g6"),
-    **_sizes("L40S", _G5_LIKE, "g6e"),
-    # Google Cloud machine types with attached GPUs
-    **{f"a2-highgpu-{n}g": ("A100-40GB", n) for n in (1, 2, 4, 8)},
-    "a2-megagpu-16g": ("A100-40GB", 16),
-    **{f"a2-ultragpu-{n}g": ("A100-80GB", n) for n in (1, 2, 4, 8)},
-    "a3-highgpu-8g": ("H100", 8),
-    "a3-megagpu-8g": ("H100", 8),
-    **{f"g2-standard-{cpus}": ("L4", gpus) for cpus, gpus in
-       ((4, 1), (8, 1), (12, 1), (16, 1), (32, 1), (24, 2), (48, 4), (96, 8))},
-}
-# Where an instance type is looked for, in this order; the first known type found wins.
-INSTANCE_TYPE_COLUMNS = ("ChargeDescription", "SkuId", "ResourceType")
-_INSTANCE_TOKEN = re.compile(
-    r"\b(?:[a-z][a-z0-9-]*\.(?:\d*xlarge|large|metal)|a[23]-[a-z]+gpu-\d+g|g2-standard-\d+)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +202,7 @@ class FocusImporter:
         cost = six_places(billed)
         summary.exact_cost = _EXACT.add(summary.exact_cost, billed)
         summary.rounded_cost += Decimal(cost)
-        instance = _gpu_instance(row)
+        instance = gpu_instance(row.cells)
         record: dict[str, Any] = {
             "job_id": self._job_id(row), "team": team, "status": "succeeded",
             "started_at": rfc3339(period[0]), "ended_at": rfc3339(period[1]), "cost": cost,
@@ -266,8 +230,6 @@ def charge_hash_id(cells: dict[str, str | None]) -> str:
     (absent, NULL or blank) are empty. The same charge gets the same id in every run."""
     text = "\x1f".join(f"{name}={(cells.get(name) or '').strip()}" for name in IDENTITY_COLUMNS)
     return "focus-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-
-
 
 
 def _read_header(records: Iterator[tuple[int, list[str] | str]]) -> list[str]:
@@ -403,17 +365,6 @@ def _instant(text: str, tz: tzinfo) -> datetime | None:
     except (ValueError, OverflowError):  # not a timestamp, or out of datetime's range once in UTC (year 1)
         return None
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
-
-
-
-
-def _gpu_instance(row: _Row) -> str | None:
-    """The first instance type of GPU_INSTANCE_TYPES named in INSTANCE_TYPE_COLUMNS, or None."""
-    for column in INSTANCE_TYPE_COLUMNS:
-        for token in _INSTANCE_TOKEN.findall(row.get(column) or ""):
-            if token.lower() in GPU_INSTANCE_TYPES:
-                return token.lower()
-    return None
 
 
 def _labels(row: _Row, instance: str | None, summary: _Summary) -> dict[str, str]:

@@ -24,198 +24,28 @@ decimal text, in any field (an integer `job_id` becomes its digits). A `labels` 
 Skipped rows (reason, line): CSV rows that are not readable CSV (bad quoting), that have more or fewer cells than
 the header, or whose cells are all blank; NDJSON lines that are not JSON, not an object, or over 1 Mi
 characters; rows with a local time that cannot be read. Empty lines are not rows: neither read nor counted.
+
+The mapping and the building of records are in `tabular_mapping.py`; the readers of the two formats are here.
 """
 
 from __future__ import annotations
 
 import csv
-import json
-import re
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any, ClassVar, TextIO
 
 from app.ingestion.importers.base import ImporterConfigError, ImportOptions, MappedRow, Tally
+from app.ingestion.importers.tabular_mapping import JOIN_MARK, MISSING, Mapping, RecordBuilder, Skip, joined
 from app.ingestion.ndjson import MAX_LINE_BYTES, BadLine, decode_line
-from app.ingestion.normalize import JobIn
-from app.ingestion.wire import JsonDecodeError, decode_json
 
-JOB_FIELDS = tuple(JobIn.model_fields)
-TIME_FIELDS = ("submitted_at", "started_at", "ended_at", "observed_at")
-LABEL_PREFIX = "labels."
 _NAMES_SHOWN = 12
 _IGNORED_KEPT = 100  # distinct ignored NDJSON keys remembered for the note
-_NAIVE_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?", re.ASCII)
-_MISSING = object()
-# `--map FIELD=A+B`: the field is the values of columns A and B, blank ones left out, joined with JOIN_SEPARATOR.
-JOIN_MARK = "+"
-JOIN_SEPARATOR = "_"
-
-
-class _Skip(Exception):
-    """A row that cannot be mapped: `reason` (stable, counted) and `detail` (shown with the line)."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.detail = detail
 
 
 def _shown(names: list[str]) -> str:
     more = f" and {len(names) - _NAMES_SHOWN} more" if len(names) > _NAMES_SHOWN else ""
     return ", ".join(names[:_NAMES_SHOWN]) + more
-
-
-def is_target(field: str) -> bool:
-    """True for a name a mapping may feed: a `JobIn` field, or `labels.KEY` with a non-empty KEY."""
-    return field in JOB_FIELDS or (field.startswith(LABEL_PREFIX) and bool(field[len(LABEL_PREFIX):].strip()))
-
-
-def local_time_to_utc(text: str, options: ImportOptions, tally: Tally) -> str:
-    """`text` as sent: unchanged unless it is a timestamp without an offset, which is read as a wall-clock time in
-    `options.tz` and returned as RFC 3339 in UTC (`2026-01-14T07:00:00Z`). Raises _Skip for a date or time that
-    does not exist (month 13, or an hour skipped when clocks go forward)."""
-    match = _NAIVE_TIME.fullmatch(text.strip())
-    if match is None:
-        return text
-    year, month, day, hour, minute, second, fraction = match.groups()
-    micros = int((fraction or "0")[:6].ljust(6, "0"))
-    try:
-        local = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micros,
-                         tzinfo=options.tz)
-        instant = local.astimezone(UTC)
-    except (ValueError, OverflowError):  # not a date, or out of datetime's range once moved to UTC (year 1)
-        raise _Skip("local time that cannot be read", f"{text.strip()!r} is not a real date and time") from None
-    if instant.astimezone(options.tz).replace(tzinfo=None) != local.replace(tzinfo=None):
-        raise _Skip("local time that cannot be read",
-                    f"{text.strip()!r} does not exist in {options.tz_name} (the clocks went forward)")
-    tally.note(f"timestamps without an offset read as wall-clock times in {options.tz_name} (--tz)")
-    if local.replace(fold=1).utcoffset() != local.utcoffset():
-        tally.note(f"local times that occur twice in {options.tz_name} (clocks set back) read as the first one")
-    spec = "microseconds" if micros else "seconds"
-    return instant.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
-
-
-class _Mapping:
-    """Where each job field comes from, checked against the options: `explicit` (field → source, with the option
-    that said so in `origin`), and the constants `--team`, `--provider` and `--gpu-type`."""
-
-    def __init__(self, options: ImportOptions, fmt: str) -> None:
-        if options.epoch is not None:
-            raise ImporterConfigError(f"--epoch does not apply to --format {fmt}: give timestamps as text")
-        self.options = options
-        self.explicit: dict[str, str] = {}
-        self.origin: dict[str, str] = {}
-        for field, source in options.mapping.items():
-            self._add(field.strip(), source.strip(), f"--map {field}={source}")
-        if options.team_from:
-            self._add("team", options.team_from, f"--team-from {options.team_from}")
-        if options.model_from:
-            self._add("model_name", options.model_from, f"--model-from {options.model_from}")
-        self.constants: dict[str, str] = {}
-        for field, value, flag in (("team", options.team, "--team"), ("provider", options.provider, "--provider"),
-                                   ("gpu_type", options.gpu_type, "--gpu-type")):
-            if value is None:
-                continue
-            if field in self.explicit:
-                raise ImporterConfigError(f"{flag} {value!r} and {self.origin[field]} both give {field}: keep one")
-            self.constants[field] = value
-
-    def _add(self, field: str, source: str, origin: str) -> None:
-        if not is_target(field):
-            raise ImporterConfigError(f"{origin}: {field!r} is not a job field; the fields are "
-                                      f"{', '.join(JOB_FIELDS)}, and labels.KEY for a label")
-        if not source:
-            raise ImporterConfigError(f"{origin}: the column name is empty")
-        if field in self.explicit and self.explicit[field] != source:
-            raise ImporterConfigError(f"{origin} and {self.origin[field]} both give {field}: keep one")
-        if JOIN_MARK in source and not all(part.strip() for part in source.split(JOIN_MARK)):
-            raise ImporterConfigError(f"{origin}: a column name is empty; join columns as COLUMN+COLUMN")
-        self.explicit[field] = source
-        self.origin[field] = origin
-
-    def parts(self, field: str) -> tuple[str, ...]:
-        """The columns (keys) a joined source names (`JobID+ArrayIndex` → JobID, ArrayIndex); () when the source
-        of `field` is one column."""
-        source = self.explicit[field]
-        return tuple(part.strip() for part in source.split(JOIN_MARK)) if JOIN_MARK in source else ()
-
-    def own_name(self, name: str) -> bool:
-        """True when a column or key called `name` is taken as the field of that name."""
-        return is_target(name) and name not in self.explicit and name not in self.constants
-
-    def describe(self) -> str:
-        pairs = [f"{field} <- {source}" for field, source in self.explicit.items()]
-        pairs += [f"{field} = {value!r}" for field, value in self.constants.items()]
-        return "mapping: " + ", ".join(pairs) if pairs else ""
-
-
-class _RecordBuilder:
-    """Turns the values found for each field into a `JobIn` wire record."""
-
-    def __init__(self, options: ImportOptions, mapping: _Mapping, labels_from_text: bool) -> None:
-        self.options = options
-        self.mapping = mapping
-        self.labels_from_text = labels_from_text
-
-    def build(self, values: Iterator[tuple[str, Any]], tally: Tally) -> dict[str, Any]:
-        """`values` gives (field, value) pairs, blank ones included. Raises _Skip for an unreadable local time."""
-        record: dict[str, Any] = {}
-        labels: dict[str, Any] = {}
-        for field, value in values:
-            if value is None or (isinstance(value, str) and not value.strip()):
-                continue
-            if field.startswith(LABEL_PREFIX):
-                labels[field[len(LABEL_PREFIX):].strip()] = _as_text(value)
-            elif field == "labels":
-                record["labels"] = self._labels(value)
-            elif field in TIME_FIELDS and isinstance(value, str):
-                try:
-                    record[field] = local_time_to_utc(value, self.options, tally)
-                except _Skip as skip:
-                    raise _Skip(skip.reason, f"{field} {skip.detail}") from None
-            else:
-                record[field] = _as_text(value)
-        record.update(self.mapping.constants)
-        if labels:
-            given = record.get("labels")
-            record["labels"] = {**given, **labels} if isinstance(given, dict) else labels
-        if self.options.cluster and isinstance(record.get("job_id"), str):
-            record["job_id"] = f"{self.options.cluster}:{record['job_id'].strip()}"
-        return record
-
-    def _labels(self, value: Any) -> Any:
-        if self.labels_from_text and isinstance(value, str):
-            try:
-                decoded = decode_json(value.encode("utf-8", "surrogatepass"))
-            except JsonDecodeError:
-                return value  # refused by validation, which says what labels must be
-            return decoded if isinstance(decoded, dict) else value
-        return value
-
-
-def joined(values: Iterator[Any]) -> str:
-    """The non-blank `values` as text, joined with JOIN_SEPARATOR (`"846"`, `"3"` → `"846_3"`; `"845"`, `""` →
-    `"845"`); "" when all are blank. NDJSON numbers are their exact decimal text; other JSON values their JSON."""
-    texts = []
-    for value in values:
-        if value is None or value is _MISSING:
-            continue
-        text = _as_text(value)
-        if not isinstance(text, str):
-            text = json.dumps(text, ensure_ascii=False, separators=(",", ":"), default=str)
-        if text.strip():
-            texts.append(text.strip())
-    return JOIN_SEPARATOR.join(texts)
-
-
-def _as_text(value: Any) -> Any:
-    """Numbers (not booleans) as their decimal text; everything else as it is."""
-    if isinstance(value, int | Decimal) and not isinstance(value, bool):
-        return str(value)
-    return value
 
 
 class CsvImporter:
@@ -226,8 +56,8 @@ class CsvImporter:
 
     def __init__(self, options: ImportOptions) -> None:
         self.options = options
-        self.mapping = _Mapping(options, self.format)
-        self.builder = _RecordBuilder(options, self.mapping, labels_from_text=True)
+        self.mapping = Mapping(options, self.format)
+        self.builder = RecordBuilder(options, self.mapping, labels_from_text=True)
 
     def read(self, stream: TextIO, tally: Tally) -> Iterator[MappedRow]:
         """Yield one record per data row. Raises ImporterConfigError (before yielding) for a missing or unreadable
@@ -266,7 +96,7 @@ class CsvImporter:
             record = self.builder.build(((field, row[indexes[0]] if len(indexes) == 1 else
                                           joined(row[i] for i in indexes)) for field, indexes in columns.items()),
                                         tally)
-        except _Skip as skip:
+        except Skip as skip:
             tally.skip(skip.reason, line, skip.detail)
             return None
         return MappedRow(line=line, record=record)
@@ -338,8 +168,8 @@ class NdjsonImporter:
         if options.fields:
             raise ImporterConfigError("--fields does not apply to --format ndjson: each line names its own keys")
         self.options = options
-        self.mapping = _Mapping(options, self.format)
-        self.builder = _RecordBuilder(options, self.mapping, labels_from_text=False)
+        self.mapping = Mapping(options, self.format)
+        self.builder = RecordBuilder(options, self.mapping, labels_from_text=False)
 
     def read(self, stream: TextIO, tally: Tally) -> Iterator[MappedRow]:
         """Yield one record per non-blank line; lines that are not JSON objects are skipped."""
@@ -359,7 +189,7 @@ class NdjsonImporter:
             absent["(objects)"] += 1
             try:
                 record = self.builder.build(self._values(document, absent, ignored), tally)
-            except _Skip as skip:
+            except Skip as skip:
                 tally.skip(skip.reason, number, skip.detail)
                 continue
             tally.map()
@@ -371,11 +201,11 @@ class NdjsonImporter:
         used = set()
         for field, source in self.mapping.explicit.items():
             value = _lookup(document, source)
-            parts = self.mapping.parts(field) if value is _MISSING else ()
+            parts = self.mapping.parts(field) if value is MISSING else ()
             if parts:
                 values = [_lookup(document, part) for part in parts]
-                value = _MISSING if all(v is _MISSING for v in values) else joined(iter(values))
-            if value is _MISSING:
+                value = MISSING if all(v is MISSING for v in values) else joined(iter(values))
+            if value is MISSING:
                 absent[field] += 1
                 continue
             used.add(source)
@@ -420,7 +250,7 @@ def _lines(stream: TextIO) -> Iterator[tuple[int, bytes | None]]:
 def _lookup(document: dict[str, Any], source: str) -> Any:
     """The value at `source`: the key `source` itself, else a path into nested objects, where a step may be a key
     that holds dots itself (`labels.nvidia.com/gpu.product` finds key `nvidia.com/gpu.product` of `labels`);
-    shorter steps are tried first. `_MISSING` when there is none."""
+    shorter steps are tried first. `MISSING` when there is none."""
     if source in document:
         return document[source]
     parts = source.split(".")
@@ -428,9 +258,9 @@ def _lookup(document: dict[str, Any], source: str) -> Any:
         inner = document.get(".".join(parts[:cut]))
         if isinstance(inner, dict):
             found = _lookup(inner, ".".join(parts[cut:]))
-            if found is not _MISSING:
+            if found is not MISSING:
                 return found
-    return _MISSING
+    return MISSING
 
 
 IMPORTERS = {"csv": CsvImporter, "ndjson": NdjsonImporter}
