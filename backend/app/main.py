@@ -6,6 +6,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -21,6 +22,7 @@ from app.db.engine import begin_write, create_engine, create_sessionmaker
 from app.health.router import router as health_router
 from app.pricing.catalog import default_catalog
 from app.pricing.service import sync_catalog
+from app.recost.operations import OperationStore, OperationTasks
 from app.web.assets import mount_assets
 from app.web.docs import router as docs_router
 from app.web.router import router as web_router
@@ -74,6 +76,12 @@ async def _sync_price_catalog(app: FastAPI) -> None:
     logger.info("GPU price catalog: %d rates", count)
 
 
+async def _fail_abandoned_operations(app: FastAPI) -> None:
+    """Operations left `running` by a process that died (their heartbeat stale) are marked failed."""
+    stale = timedelta(seconds=app.state.settings.operation_stale_seconds)
+    await OperationStore(app.state.sessionmaker, stale_after=stale).fail_abandoned()
+
+
 async def _refuse_development_admin(app: FastAPI) -> None:
     async with app.state.sessionmaker() as session:
         emails = await AuthService(session, app.state.settings).admins_with_development_password()
@@ -102,14 +110,17 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = create_engine(settings)
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.operation_tasks = OperationTasks()
     try:
         if await _check_schema(engine):
             await _sync_price_catalog(app)
+            await _fail_abandoned_operations(app)
         if settings.is_production:
             await _refuse_development_admin(app)
         logger.info("jobcost started (env=%s, database=%s)", settings.env.value, engine.url.get_backend_name())
         _freeze_startup_objects()
         yield
+        await app.state.operation_tasks.cancel_all()  # each records its operation as failed
     finally:
         await engine.dispose()
 

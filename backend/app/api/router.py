@@ -8,6 +8,7 @@ from app.auth.router import router as auth_router
 from app.ingestion.router import router as ingestion_router
 from app.jobs.router import router as jobs_router
 from app.pricing.router import router as pricing_router
+from app.recost.router import router as recost_router
 
 API_PREFIX = "/api/v1"
 
@@ -18,3 +19,4 @@ api_router.include_router(ingestion_router)
 api_router.include_router(jobs_router)
 api_router.include_router(analytics_router)
 api_router.include_router(pricing_router)
+api_router.include_router(recost_router)

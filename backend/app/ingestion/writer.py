@@ -87,12 +87,13 @@ def stage_job(job: NormalizedJob, rate_card: RateCard) -> StagedJob:
 
 
 async def write_chunk(session: AsyncSession, chunk: Sequence[StagedJob], team_ids: dict[str, uuid.UUID],
-                      now: datetime) -> ChunkWrite:
+                      now: datetime, *, create: bool = True) -> ChunkWrite:
     """Write one chunk (sorted by job_id, no id twice) through the staging tables. `team_ids` maps each job's
     team name key to its team's id; `now` is the `created_at`/`updated_at` of the rows written. The caller's
     transaction must hold the job writers' lock (`serialize_job_writers`): the statements below each see the rows
     as they are when they run, so the merges of two writers must not interleave. The session is flushed, never
-    committed.
+    committed. `create=False` (a recost: every job of the chunk is stored, and the lock keeps it so) skips the
+    insert of new jobs.
 
     1. The chunk's job rows are staged (COPY on PostgreSQL, executemany on SQLite).
     2. New jobs: `INSERT … SELECT … ON CONFLICT (job_id) DO NOTHING RETURNING`.
@@ -109,11 +110,13 @@ async def write_chunk(session: AsyncSession, chunk: Sequence[StagedJob], team_id
                        [job_row(p, proposed[p.job.job_id], team_of[p.job.job_id], now) for p in chunk])
     staged = STAGED_JOBS.c
     columns = [c.name for c in STAGED_JOBS.columns]
-    new_jobs = (insert_for(session, _JOBS)
-                .from_select(columns, select(*staged).where(true()).order_by(staged.job_id))
-                .on_conflict_do_nothing(index_elements=[_JOBS.c.job_id])
-                .returning(_JOBS.c.id, _JOBS.c.job_id))
-    created = (await session.execute(new_jobs)).all()
+    created: Sequence[Any] = ()
+    if create:
+        new_jobs = (insert_for(session, _JOBS)
+                    .from_select(columns, select(*staged).where(true()).order_by(staged.job_id))
+                    .on_conflict_do_nothing(index_elements=[_JOBS.c.job_id])
+                    .returning(_JOBS.c.id, _JOBS.c.job_id))
+        created = (await session.execute(new_jobs)).all()
     differs = (_JOBS.c.job_id == staged.job_id) & (_JOBS.c.content_hash != staged.content_hash)
     changed = (await session.execute(
         select(_JOBS.c.id, _JOBS.c.job_id).where(differs).order_by(_JOBS.c.job_id).with_for_update(of=_JOBS)

@@ -65,6 +65,7 @@ NEW_JOB = "access-new-001"
 PATH_PARAMS: dict[str, dict[str, str]] = {
     f"{API}/jobs/{{job_id:path}}": {"job_id": DETAIL_JOB},
     f"{API}/admin/jobs/{{job_id:path}}": {"job_id": DELETED_JOB},
+    f"{API}/operations/{{operation_id}}": {"operation_id": "00000000-0000-4000-8000-000000000000"},  # none: 404
 }
 
 ROUTES: dict[tuple[str, str], Rule] = {
@@ -85,6 +86,8 @@ ROUTES: dict[tuple[str, str], Rule] = {
         Access.admin, 200, always(403), {"json": {"jobs": [job(NEW_JOB, team="nlp")]}}, ingest_status=200),
     ("POST", f"{API}/admin/ingest/jobs/mock"): Rule(Access.admin, 200, always(403), {}, ingest_status=200),
     ("DELETE", f"{API}/admin/jobs/{{job_id:path}}"): Rule(Access.admin, 204, always(403), {}),
+    ("POST", f"{API}/admin/prices/recost"): Rule(Access.admin, 200, always(403), {"json": {"since": "2026-01-01"}}),
+    ("GET", f"{API}/operations/{{operation_id}}"): Rule(Access.admin, 404, always(403), {}),
 }
 HEALTH = ("/health", "/health/ready")  # outside the prefix, no token
 

@@ -15,6 +15,7 @@ from app.db.models.daily_cost import (
 )
 from app.db.models.gpu_price import GpuPrice
 from app.db.models.job import CostSource, Job, JobStatus
+from app.db.models.operation import Operation, OperationState
 from app.db.models.team import Team
 from app.db.models.user import Role, User, team_members
 
@@ -34,6 +35,8 @@ __all__ = [
     "Job",
     "JobStatus",
     "MonthlyTeamModelCost",
+    "Operation",
+    "OperationState",
     "Role",
     "Team",
     "TokenScope",
