@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ REPEAT_HINTS = {
 }
 REPEAT_HINTS["ndjson"] = REPEAT_HINTS["csv"]
 RECORDS_SHOWN = 3
+GPU_TYPES_SHOWN = 12
 
 console = Console()
 err_console = Console(stderr=True)
@@ -123,6 +125,17 @@ def sent_before_failure(totals: Totals) -> str:
 
 # --- dry run ---------------------------------------------------------------------------------------------------
 
+def stored_gpu_types(counts: Counter[tuple[str, str]]) -> str:
+    """`(GPU type as sent, as stored) → valid jobs` as one line, most jobs first: `h100 → H100 (3 jobs)`, a
+    name stored as sent alone (`H100 (3 jobs)`), the first GPU_TYPES_SHOWN pairs. The stored name is the shipped
+    catalog's (aliases, MIG slices as `<PARENT>-MIG-<g>G.<mem>GB`, else upper case)."""
+    items = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    shown = [(sent if sent == stored else f"{sent} → {stored}") + f" ({_count(n, 'job')})"
+             for (sent, stored), n in items[:GPU_TYPES_SHOWN]]
+    more = len(items) - GPU_TYPES_SHOWN
+    return "; ".join(shown) + (f"; and {more:,} more" if more > 0 else "")
+
+
 def dry_run(run: Run, rows: Iterator[MappedRow]) -> int:
     """Validate every record locally, by the rules the service applies; print the first few as JSON, the tally and
     the refusals. Returns how many mapped records the service would refuse."""
@@ -130,6 +143,7 @@ def dry_run(run: Run, rows: Iterator[MappedRow]) -> int:
     catalog = default_catalog()
     shown: list[MappedRow] = []
     valid = 0
+    gpu_types: Counter[tuple[str, str]] = Counter()
     refusals: list[Refusal] = []
     omitted = 0
     for row in rows:
@@ -138,6 +152,8 @@ def dry_run(run: Run, rows: Iterator[MappedRow]) -> int:
         outcome = normalize_record(row.record, now=now, catalog=catalog)
         if not isinstance(outcome, list):
             valid += 1
+            if outcome.gpu_type is not None:
+                gpu_types[(str(row.record["gpu_type"]).strip(), outcome.gpu_type)] += 1
             continue
         for reason in outcome:
             if len(refusals) < ERRORS_SHOWN:
@@ -148,6 +164,8 @@ def dry_run(run: Run, rows: Iterator[MappedRow]) -> int:
     for row in shown:
         _print(f"line {row.line}: " + json_line(row.record, separators=(", ", ": ")))
     print_tally(run)
+    if gpu_types:
+        _print(f"  gpu_type as the service stores it: {stored_gpu_types(gpu_types)}")
     invalid = run.tally.mapped - valid
     _print(f"dry run, nothing sent: {valid:,} valid, {invalid:,} would be refused")
     print_refusals(refusals, omitted)

@@ -23,7 +23,7 @@ from app.db.engine import create_sessionmaker
 from app.db.models import Job
 from app.ingestion import cli_send
 from app.main import create_app
-from tests.cli.helpers import invoke, run_async, token_for, with_connection
+from tests.cli.helpers import invoke, run_async, token_for, with_api, with_connection
 from tests.conftest import make_settings
 from tests.databases import ScratchDatabase, engine_for
 from tests.factories import create_ingest_token
@@ -151,3 +151,40 @@ def test_tokens_the_service_refuses_stop_the_run_and_an_ingest_token_is_accepted
     assert accepted.exit_code == 0, accepted.output
     assert "sent 1 job in 1 request: 1 created, 0 updated, 0 unchanged, 0 superseded, 0 refused" in accepted.stdout
     assert list(stored_jobs(db.url)) == ["n1"]
+
+
+GPU_CLUSTER = Path(__file__).resolve().parents[1] / "ingestion" / "importers" / "fixtures" / "slurm" / "gpu-cluster.txt"
+
+
+def test_the_shipped_slurm_sample_s_mig_slice_is_listed_under_its_canonical_type(
+        service: tuple[ScratchDatabase, list[str]]) -> None:
+    db, _ = service
+    token = create_user(db.url, ADMIN, "admin")
+    args = [str(GPU_CLUSTER), "--format", "slurm", "--cluster", "gpu-a", "--provider", "onprem"]
+
+    checked = invoke("ingest", *args, "--dry-run")
+    sent = invoke("ingest", *args, "--token", token)
+
+    # Line 15, job 9004, is the sample's one MIG row: AllocTRES gres/gpu:a100_3g.20gb=1. The importer sends the GRES
+    # type as Slurm writes it; 3g.20gb is a profile of the A100 40GB only (docs/importers/mig.md), so the service
+    # stores A100-40GB-MIG-3G.20GB, and the dry run says so.
+    assert checked.exit_code == 0, checked.output
+    assert '"gpu_type": "a100_3g.20gb"' not in checked.stdout  # not among the first three records shown
+    assert "a100_3g.20gb → A100-40GB-MIG-3G.20GB (1 job)" in checked.stdout
+    assert sent.exit_code == 0, sent.output
+
+    async def listed(client: httpx.AsyncClient) -> list[httpx.Response]:
+        headers = {"Authorization": f"Bearer {token}"}
+        return [await client.get("/api/v1/jobs", params=params, headers=headers)
+                for params in ({"limit": 100}, {"gpu_type": "A100-40GB-MIG-3G.20GB"},
+                               {"gpu_type": "a100_3g.20gb"})]
+
+    every, canonical, as_slurm_writes_it = with_api(db.url, listed)
+    for response in (every, canonical, as_slurm_writes_it):
+        assert response.status_code == 200, response.text
+    types = {job["job_id"]: job["gpu_type"] for job in every.json()["jobs"]}
+    assert types["gpu-a:9004"] == "A100-40GB-MIG-3G.20GB"
+    assert not any(gpu_type and "3g" in gpu_type.casefold() and gpu_type != "A100-40GB-MIG-3G.20GB"
+                   for gpu_type in types.values())
+    for response in (canonical, as_slurm_writes_it):
+        assert [job["job_id"] for job in response.json()["jobs"]] == ["gpu-a:9004"]

@@ -99,6 +99,34 @@ def test_a_clean_dry_run_from_standard_input_exits_0(scripted) -> None:
     assert seen == []
 
 
+def test_a_dry_run_names_the_gpu_type_each_job_is_stored_under(scripted) -> None:
+    seen = scripted(lambda request, n: httpx.Response(500))
+    text = ("job_id,team,status,gpu_type\n"
+            "g1,ml,queued,H100\ng2,ml,queued, h100\ng3,ml,queued,nvidia.com/mig-3g.40gb\n"
+            "g4,ml,queued,gres/gpu:a100_1g.5gb\ng5,ml,queued,\ng6,ml,sleeping,h100\n")
+
+    result = invoke("ingest", "-", "--format", "csv", "--dry-run", input=text)
+
+    # Valid jobs only (g6's status is refused); g5 has no type. H100 is stored as sent, so it stands alone;
+    # mig-3g.40gb names no GPU, so its profile's first parent, the A100 80GB (docs/importers/mig.md); the
+    # Slurm family a100 with 1g.5gb is the A100 40GB. Most jobs first, then by name as sent.
+    assert result.exit_code == 1, result.output
+    assert ("  gpu_type as the service stores it: H100 (1 job); gres/gpu:a100_1g.5gb → A100-40GB-MIG-1G.5GB "
+            "(1 job); h100 → H100 (1 job); nvidia.com/mig-3g.40gb → A100-80GB-MIG-3G.40GB (1 job)\n") in result.stdout
+    assert seen == []
+
+
+def test_a_dry_run_shows_the_first_twelve_gpu_types_and_counts_the_rest() -> None:
+    rows = "".join(f"t{n},ml,queued,X{n:02}\n" for n in range(14)) + "t14,ml,queued,X00\n"
+
+    result = invoke("ingest", "-", "--format", "csv", "--dry-run", input="job_id,team,status,gpu_type\n" + rows)
+
+    # X00 has two jobs, so it comes first; then X01 … X11 by name; X12 and X13 are the 2 more.
+    assert result.exit_code == 0, result.output
+    shown = "; ".join(["X00 (2 jobs)", *(f"X{n:02} (1 job)" for n in range(1, 12))])
+    assert f"  gpu_type as the service stores it: {shown}; and 2 more\n" in result.stdout
+
+
 # --- usage errors: exit 2, nothing sent ---
 
 @pytest.mark.parametrize(("args", "message"), [
