@@ -117,7 +117,7 @@ function spendChart(answer, step) {
     hovertemplate: `<b>${esc(name)}</b><br>%{x|%d %b %Y}: %{customdata}<extra></extra>`,
   }));
   const layout = {
-    barmode: "stack", height: 340,
+    barmode: "stack", height: 340, showlegend: true, // even for one team (plotly hides a lone trace's legend)
     xaxis: { title: { text: STEP_AXIS[step] }, type: "date", tickformat: step === "month" ? "%b %Y" : "%d %b" },
     yaxis: { title: { text: "Cost (USD)" }, tickprefix: "$", tickformat: ",.0f", rangemode: "tozero" },
   };
