@@ -25,10 +25,14 @@ _EPOCH_DAY = date(1970, 1, 1)
 
 @dataclass(frozen=True, slots=True)
 class PricePoint:
-    """A rate valid from `valid_from_ms` (epoch ms) until the next point of the same (provider, GPU type)."""
+    """A rate valid from `valid_from_ms` (epoch ms) until the next point of the same (provider, GPU type): exactly
+    `micros_per_gpu_hour / divisor` micro-USD per GPU-hour (`divisor` > 1 for a MIG slice priced at g/7 of its
+    parent, so the fraction is carried to the job's total and rounded once there, never on the rate).
+    `micros_per_gpu_hour` None: no rate from `valid_from_ms` (a rate's `valid_to` with nothing after it)."""
 
     valid_from_ms: int
-    micros_per_gpu_hour: int
+    micros_per_gpu_hour: int | None
+    divisor: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,18 +106,27 @@ def price_at(points: Sequence[PricePoint], ms: int) -> PricePoint | None:
     return points[index - 1] if index else None
 
 
-def _estimated_numerator(points: Sequence[PricePoint], gpu_milli: int, from_ms: int, to_ms: int) -> int:
-    """Exact micro-USD × US_PER_HOUR for `gpu_milli` GPUs over `[from, to)`, cutting at every price change inside
-    it (an integer: the exact cost is this over US_PER_HOUR)."""
+def _covered(points: Sequence[PricePoint], start_ms: int, end_ms: int) -> bool:
+    """Whether a rate is in force at every instant of `[start, end)` (at `start` for a zero-length run)."""
+    first = price_at(points, start_ms)
+    if first is None or first.micros_per_gpu_hour is None:
+        return False
+    return all(p.micros_per_gpu_hour is not None for p in points if start_ms < p.valid_from_ms < end_ms)
+
+
+def _estimated_numerator(points: Sequence[PricePoint], gpu_milli: int, from_ms: int, to_ms: int,
+                         scale: int) -> int:
+    """Exact micro-USD × US_PER_HOUR × `scale` for `gpu_milli` GPUs over `[from, to)`, cutting at every price
+    change inside it (an integer when `scale` is a multiple of every point's divisor). The run must be covered."""
     total = 0
     cursor = from_ms
     while cursor < to_ms:
         point = price_at(points, cursor)
-        if point is None:
-            raise ValueError("no price valid at the start of the run")
+        if point is None or point.micros_per_gpu_hour is None:
+            raise ValueError("no price valid during the run")
         later = [p.valid_from_ms for p in points if p.valid_from_ms > cursor]
         piece_end = min([to_ms, *later])
-        total += gpu_milli * (piece_end - cursor) * point.micros_per_gpu_hour
+        total += gpu_milli * (piece_end - cursor) * point.micros_per_gpu_hour * (scale // point.divisor)
         cursor = piece_end
     return total
 
@@ -147,15 +160,17 @@ def cost_job(*, start_ms: int | None, end_ms: int | None, gpu_milli: int, billed
 
     - billed (`billed_micros` given): spread over the days in proportion to run time; a zero-length run puts
       all of it on its start day.
-    - estimated (a price valid at the start): each day's GPU time × the price in force, cut at price changes;
-      the job's exact total rounded half-even to a micro-USD, then spread by largest remainder.
-    - unpriced (neither): GPU time is kept, cost is None everywhere. A job that never ran costs 0 (estimated)
-      when its pair has a price, else it is unpriced.
+    - estimated (a rate in force at every instant of the run): each day's GPU time × the rate in force, cut at
+      rate changes; the job's exact total (rates carried as fractions, see PricePoint.divisor) rounded
+      half-even to a micro-USD once, then spread by largest remainder.
+    - unpriced (neither; also a run only partly covered by rates, e.g. one that outlasts a rate's `valid_to`):
+      GPU time is kept, cost is None everywhere. A job that never ran costs 0 (estimated) when its pair has a
+      rate at some time, else it is unpriced.
     """
     if start_ms is None:
         if billed_micros is not None:
             raise ValueError("a billed cost needs a run start")
-        if prices:
+        if any(p.micros_per_gpu_hour is not None for p in prices):
             return JobCosting(0, CostSource.estimated, 0, ())
         return JobCosting(None, CostSource.unpriced, 0, ())
     if end_ms is None:
@@ -173,10 +188,12 @@ def cost_job(*, start_ms: int | None, end_ms: int | None, gpu_milli: int, billed
         return JobCosting(billed_micros, CostSource.billed, sum(gpu_us),
                           _days(pieces, run_ms, gpu_us, costs))
 
-    if prices and price_at(prices, start_ms) is not None:
-        exact = [_estimated_numerator(prices, gpu_milli, frm, to) for _, frm, to in pieces]  # × US_PER_HOUR
-        total = _round_half_even(sum(exact), US_PER_HOUR)
-        costs = list(_spread_over(total, exact, US_PER_HOUR))
+    if prices and _covered(prices, start_ms, end_ms):
+        scale = math.lcm(*(p.divisor for p in prices))
+        exact = [_estimated_numerator(prices, gpu_milli, frm, to, scale) for _, frm, to in pieces]
+        denominator = US_PER_HOUR * scale
+        total = _round_half_even(sum(exact), denominator)
+        costs = list(_spread_over(total, exact, denominator))
         return JobCosting(total, CostSource.estimated, sum(gpu_us), _days(pieces, run_ms, gpu_us, costs))
 
     return JobCosting(None, CostSource.unpriced, sum(gpu_us),

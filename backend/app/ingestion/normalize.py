@@ -21,6 +21,7 @@ from pydantic_core import PydanticCustomError
 from app.db.models import JobStatus
 from app.db.models.team import TEAM_NAME_MAX, team_name_key
 from app.db.types import usd_to_micros
+from app.pricing.aliases import NameResolver
 from app.pricing.catalog import PriceCatalog
 
 MAX_LABELS = 50
@@ -419,7 +420,8 @@ def _consistency(job: JobIn, now: datetime) -> list[FieldError]:
     return errors
 
 
-def normalize_record(raw: Any, *, now: datetime, catalog: PriceCatalog) -> NormalizedJob | list[FieldError]:
+def normalize_record(raw: Any, *, now: datetime,
+                     catalog: PriceCatalog | NameResolver) -> NormalizedJob | list[FieldError]:
     """Validate and normalise one raw record (a dict as decoded from JSON, numbers as `Decimal`/`int`).
 
     `now` (aware UTC) is the time of ingest: the default `observed_at` of a running job and the limit for
@@ -448,9 +450,24 @@ def normalize_record(raw: Any, *, now: datetime, catalog: PriceCatalog) -> Norma
     if errors:
         return errors
     gpu_type = catalog.canonical_gpu_type(job.gpu_type) if job.gpu_type else None
+    provider = catalog.canonical_provider(job.provider) if job.provider else None
     gpu_count = job.gpu_count if job.gpu_count is not None else Decimal(1 if gpu_type else 0)
     return NormalizedJob(
         job_id=job.job_id, team=job.team, status=job.status, model_name=job.model_name, gpu_type=gpu_type,
-        gpu_milli=int(gpu_count * 1000), provider=catalog.canonical_provider(job.provider) if job.provider else None,
+        gpu_milli=int(gpu_count * 1000), provider=provider,
         user_name=job.user, submitted_at=job.submitted_at, started_at=job.started_at, ended_at=job.ended_at,
-        observed_at=observed, billed_cost=job.cost, labels=job.labels)
+        observed_at=observed, billed_cost=job.cost,
+        labels=_with_sent_names(job.labels, (SENT_GPU_TYPE_LABEL, job.gpu_type, gpu_type),
+                                (SENT_PROVIDER_LABEL, job.provider, provider)))
+
+
+# Labels keeping a name as it was sent when an alias (or MIG reading) made it another name, not only another case,
+# so that a later change of the aliases can read the job's name again (recosting).
+SENT_GPU_TYPE_LABEL = "gpu_type_sent"
+SENT_PROVIDER_LABEL = "provider_sent"
+
+
+def _with_sent_names(labels: dict[str, str], *names: tuple[str, str | None, str | None]) -> dict[str, str]:
+    extra = {key: sent.strip() for key, sent, canonical in names
+             if sent and canonical and sent.strip().casefold() != canonical.casefold()}
+    return dict(sorted({**labels, **extra}.items())) if extra else labels

@@ -28,7 +28,7 @@ from app.ingestion.normalize import FieldError, NormalizedJob, normalize_record,
 from app.ingestion.schemas import IngestError, IngestReport
 from app.ingestion.writer import stage_job, write_chunk
 from app.pricing.catalog import PriceCatalog, default_catalog
-from app.pricing.service import RateCard, load_rate_card_or_catalog
+from app.pricing.service import RateCard, load_name_resolver_or_catalog, load_rate_card_or_catalog
 from app.teams.service import find_or_create_teams
 
 logger = logging.getLogger("jobcost.ingestion")
@@ -50,8 +50,9 @@ def _record_job_id(raw: Any) -> str | None:
 
 
 class JobIngestionService:
-    """Ingest batches of job records and delete jobs. `catalog` gives the provider and GPU aliases (the bundled
-    catalog by default); prices come from the `gpu_prices` table. `clock` is the time of ingest."""
+    """Ingest batches of job records and delete jobs. Names are read through the aliases of `name_aliases` and
+    prices come from the `gpu_prices` table; `catalog` (the bundled one by default) stands in for both while the
+    database has none (the start-up seeding did not run). `clock` is the time of ingest."""
 
     def __init__(self, session: AsyncSession, *, catalog: PriceCatalog | None = None,
                  clock: Any = utcnow) -> None:
@@ -70,12 +71,13 @@ class JobIngestionService:
         whatever the bad ones did. Database errors propagate (the caller's session rolls back the batch).
         """
         now = self.clock()
+        names = await load_name_resolver_or_catalog(self.session, self.catalog)
         errors: list[IngestError] = []
         omitted = 0
         winners: dict[str, tuple[int, NormalizedJob]] = {}
         superseded = failed = 0
         for index, raw in enumerate(records):
-            outcome = normalize_record(raw, now=now, catalog=self.catalog)
+            outcome = normalize_record(raw, now=now, catalog=names)
             if isinstance(outcome, list):
                 failed += 1
                 room = max(0, MAX_REPORTED_ERRORS - len(errors))

@@ -18,7 +18,7 @@ from importlib import resources
 from typing import Any
 
 from app.db.types import usd_to_micros
-from app.pricing.mig import canonical_mig_type
+from app.pricing.aliases import canonical_gpu_type, canonical_provider
 
 CATALOG_RESOURCE = "data/gpu_prices.json"
 
@@ -48,29 +48,14 @@ class PriceCatalog:
     provider_aliases: dict[str, str]
 
     def canonical_gpu_type(self, name: str) -> str:
-        """The catalog's name for GPU type `name`: its alias; else, for a MIG slice in any spelling
-        (`a100_3g.40gb`, `nvidia.com/mig-3g.40gb`, …), the canonical slice type `<PARENT>-MIG-<g>G.<mem>GB` with
-        the parent resolved through these aliases (`app.pricing.mig`); else the name trimmed and upper-cased
-        (`b200` → `B200`), so spellings that differ only in case are one type."""
-        cleaned = name.strip()
-        aliased = self.gpu_type_aliases.get(cleaned.casefold())
-        if aliased:
-            return aliased
-        return canonical_mig_type(cleaned, alias=self._gpu_type_alias) or _same_length(cleaned, cleaned.upper())
-
-    def _gpu_type_alias(self, name: str) -> str | None:
-        return self.gpu_type_aliases.get(name.strip().casefold())
+        """The catalog's name for GPU type `name` (`app.pricing.aliases.canonical_gpu_type` with these aliases):
+        its alias; else the canonical MIG slice type for a slice in any spelling; else trimmed and upper-cased."""
+        return canonical_gpu_type(name, self.gpu_type_aliases)
 
     def canonical_provider(self, name: str) -> str:
         """The catalog's name for provider `name`; an unknown provider trimmed and lower-cased (`CoreWeave` →
         `coreweave`), as provider names are ids."""
-        cleaned = name.strip()
-        return self.provider_aliases.get(cleaned.casefold()) or _same_length(cleaned, cleaned.lower())
-
-
-def _same_length(original: str, changed: str) -> str:
-    # Case mapping can lengthen text ("ß".upper() is "SS"); keep the original then, so length limits still hold.
-    return changed if len(changed) == len(original) else original
+        return canonical_provider(name, self.provider_aliases)
 
 
 def _aliases(raw: dict[str, Any], canonical: set[str], kind: str) -> dict[str, str]:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from app.pricing.scopes import MIG_MARK, mig_compute_slices, mig_parent
+from app.pricing.scopes import MIG_MARK, MIG_SLICES_PER_GPU, mig_compute_slices, mig_parent
 
 # The longest GPU type jobcost stores (jobs.gpu_type, rollup keys).
 MAX_GPU_TYPE_LENGTH = 64
@@ -155,3 +155,11 @@ def _family(text: str) -> tuple[str | None, int | None]:
 
 def _preferred(parents: tuple[str, ...], profile: tuple[int, int]) -> str | None:
     return next((p for p in parents if profile in PARENT_PROFILES[p]), None)
+
+
+def compute_slices_per_gpu(parent: str) -> int:
+    """Compute slices of the whole GPU `parent` (a canonical name): 4 for the families of FOUR_SLICE_FAMILIES
+    (`A30`, `RTX-PRO-6000`, …), else MIG_SLICES_PER_GPU (7). The rate resolution prices a slice without a rate
+    of its own at g / this of its parent's rate."""
+    family, _ = _family(parent)
+    return 4 if family in FOUR_SLICE_FAMILIES else MIG_SLICES_PER_GPU

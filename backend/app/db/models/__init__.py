@@ -13,13 +13,14 @@ from app.db.models.daily_cost import (
     DailyUsageCost,
     MonthlyTeamModelCost,
 )
-from app.db.models.gpu_price import GpuPrice
+from app.db.models.gpu_price import AliasKind, GpuPrice, NameAlias, PriceChange, RateOrigin
 from app.db.models.job import CostSource, Job, JobStatus
 from app.db.models.operation import Operation, OperationState
 from app.db.models.team import Team
 from app.db.models.user import Role, User, team_members
 
 __all__ = [
+    "AliasKind",
     "ApiToken",
     "CostSnapshot",
     "CostSource",
@@ -37,6 +38,9 @@ __all__ = [
     "MonthlyTeamModelCost",
     "Operation",
     "OperationState",
+    "NameAlias",
+    "PriceChange",
+    "RateOrigin",
     "Role",
     "Team",
     "TokenScope",
