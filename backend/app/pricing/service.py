@@ -4,7 +4,6 @@ costing, and the aliases read out for ingest."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -156,11 +155,3 @@ async def load_name_resolver_or_catalog(session: AsyncSession, catalog: PriceCat
         return NameResolver(catalog.gpu_type_aliases, catalog.provider_aliases)
     return names
 
-
-def in_force(rate: GpuPrice, at: datetime, following: datetime | None) -> bool:
-    """Whether `rate` is in force at `at`: started, not past its `valid_to`, nor past `following` (the start of
-    the next rate of its provider, GPU type and origin, which ends an open rate)."""
-    if rate.retired_at is not None or rate.valid_from > at:
-        return False
-    end = min((t for t in (rate.valid_to, following) if t is not None), default=None)
-    return end is None or at < end
