@@ -5,6 +5,9 @@ Each change is written in the caller's transaction, logged in `price_changes`, a
 `scopes` (`RecostScope`s) name exactly what it can reprice. The service neither commits nor recosts: its callers
 (the admin routes, `jobcost prices`) commit, then hand `outcome.scopes` to `app.recost`'s runner.
 
+Changes take the job writers' lock (`serialize_job_writers`) for their transaction: an ingest batch costed with
+the card before the change commits first, and the recost after the change then sees its jobs.
+
 Rules (issue 11):
 - Adding rates is all or none. A custom rate overlapping in time another custom rate of the same (provider, GPU
   type) is refused (409 naming the other), unless the other is open-ended and starts earlier: it is then closed at
@@ -28,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.db.dialect import insert_for
+from app.db.dialect import insert_for, serialize_job_writers
 from app.db.models import AliasKind, GpuPrice, NameAlias, RateOrigin
 from app.pricing.catalog import PriceCatalog, default_catalog
 from app.pricing.changes import ChangePage, alias_json, list_changes, log_change, rate_json
@@ -109,6 +112,7 @@ class RateCardService:
         (re-importing a card file)."""
         names = await load_name_resolver_or_catalog(self.session, self.catalog)
         wanted = read_rates(rates, names)
+        await serialize_job_writers(self.session)
         current = await self._custom_rates({rate.key for rate in wanted})
         outcome = AddOutcome()
         conflicts: list[dict[str, object]] = []
@@ -168,6 +172,7 @@ class RateCardService:
     async def retire(self, rate_id: uuid.UUID, retired_by: str) -> RetireOutcome:
         """Retire custom rate `rate_id` and reopen the rates its addition closed. Raises RateNotFoundError (404:
         unknown or already retired) and CatalogRateError (409: a catalog rate)."""
+        await serialize_job_writers(self.session)
         rate = await self.session.get(GpuPrice, rate_id, with_for_update=True)
         if rate is None:
             raise RateNotFoundError(rate_id)
@@ -204,6 +209,7 @@ class RateCardService:
         RateInputError (422) naming `gpu_type.<spelling>` / `provider.<spelling>`. Scopes: the jobs stored under
         the name each changed spelling read as before (any provider for a GPU type, any GPU type for a
         provider)."""
+        await serialize_job_writers(self.session)
         names = await load_name_resolver_or_catalog(self.session, self.catalog)
         wanted = {AliasKind.gpu_type: read_aliases("gpu_type", gpu_type or {}, names.canonical_gpu_type),
                   AliasKind.provider: read_aliases("provider", provider or {}, names.canonical_provider)}

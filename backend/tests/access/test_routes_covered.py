@@ -66,6 +66,7 @@ PATH_PARAMS: dict[str, dict[str, str]] = {
     f"{API}/jobs/{{job_id:path}}": {"job_id": DETAIL_JOB},
     f"{API}/admin/jobs/{{job_id:path}}": {"job_id": DELETED_JOB},
     f"{API}/operations/{{operation_id}}": {"operation_id": "00000000-0000-4000-8000-000000000000"},  # none: 404
+    f"{API}/admin/prices/{{rate_id}}": {"rate_id": "00000000-0000-4000-8000-000000000000"},  # none: 404
 }
 
 ROUTES: dict[tuple[str, str], Rule] = {
@@ -88,6 +89,13 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("DELETE", f"{API}/admin/jobs/{{job_id:path}}"): Rule(Access.admin, 204, always(403), {}),
     ("POST", f"{API}/admin/prices/recost"): Rule(Access.admin, 200, always(403), {"json": {"since": "2026-01-01"}}),
     ("GET", f"{API}/operations/{{operation_id}}"): Rule(Access.admin, 404, always(403), {}),
+    ("POST", f"{API}/admin/prices"): Rule(Access.admin, 201, always(403), {"json": {"rates": [
+        {"provider": "onprem", "gpu_type": "V100", "usd_per_gpu_hour": "2.10",
+         "valid_from": "2019-01-01T00:00:00Z"}]}}),
+    ("DELETE", f"{API}/admin/prices/{{rate_id}}"): Rule(Access.admin, 404, always(403), {}),
+    ("POST", f"{API}/admin/prices/aliases"): Rule(Access.admin, 200, always(403),
+                                                  {"json": {"gpu_type": {"V100M16": "V100"}}}),
+    ("GET", f"{API}/admin/prices/changes"): Rule(Access.admin, 200, always(403), {}),
 }
 HEALTH = ("/health", "/health/ready")  # outside the prefix, no token
 
