@@ -99,7 +99,7 @@ async def add_prices(admin: AdminUser, session: SessionDep, runner: RecostRunner
     await session.commit()
     message = f"{len(added)} rate(s) added"
     if closed:
-        message += "; closed " + ", ".join(f"rate {c.rate.id} at {c.closed_at.isoformat()}" for c in closed)
+        message += "; closed " + ", ".join(f"rate {c.rate.id} at {c.closed_at:%Y-%m-%dT%H:%M:%SZ}" for c in closed)
     answer = recost_answer(await runner.after_change(outcome.scopes, created_by=email), response)
     return RatesAdded(added=added, closed=closed, unchanged=outcome.unchanged, message=message,
                       recost=answer.recost, operation=answer.operation)
