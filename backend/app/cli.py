@@ -1,4 +1,4 @@
-"""`jobcost` command line: serve the API, migrate the database, manage users, set up the demo.
+"""`jobcost` command line: serve the API, migrate the database, manage users and the rate card, set up the demo.
 
 Every command reads the same settings as the service (`DATABASE_URL`, `JOBCOST_*`), or `--database-url`.
 """
@@ -30,6 +30,7 @@ from app.ingestion.mock import load_mock_jobs
 from app.ingestion.schemas import IngestReport
 from app.ingestion.service import JobIngestionService
 from app.pricing.catalog import default_catalog
+from app.pricing.cli import prices_app
 from app.pricing.service import sync_catalog
 from app.teams.service import missing_team_names
 
@@ -42,6 +43,7 @@ users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(prices_app, name="prices")
 app.command("ingest")(ingest_command)
 
 # What an unreachable, unmigrated or refusing database raises: reported in one line, never as a traceback.

@@ -1,4 +1,5 @@
-"""What importing a rate-card file changes, decided before anything is written (pure: no database).
+"""Importing a rate-card file into the card and exporting the card to one: `plan_import` decides what an import
+changes before anything is written (pure), `import_card` and `export_card` do it in a session.
 
 Importing is additive and idempotent: a rate of the file that the card already has (same provider, GPU type,
 `valid_from`, amount, `valid_to` and note, among the custom rates in force) is left alone; a new one is added
@@ -20,8 +21,18 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import ConflictError, UnprocessableError
 from app.core.money import six_places
+from app.db.models import NameAlias, RateOrigin
+from app.pricing.catalog import default_catalog
 from app.pricing.rate_file import FileRate, Problem, RateFile
+from app.pricing.rate_input import read_rates
+from app.pricing.rates import AddOutcome, AliasOutcome, RateCardService
+from app.pricing.scopes import RecostScope
+from app.pricing.service import list_prices, load_name_resolver_or_catalog
 
 
 class CardRate(Protocol):
@@ -113,3 +124,102 @@ def file_rate(rate: CardRate) -> FileRate:
     """A rate of the card as a file writes it (for `prices export`)."""
     return FileRate(rate.provider, rate.gpu_type, rate.usd_per_gpu_hour, rate.valid_from, rate.valid_to,
                     rate.note or None)
+
+
+class CardFileError(UnprocessableError):
+    """The file's rates break a rule checked once names are read (a GPU type `*`, a name too long once
+    canonical), or conflict with rates in force: `problems` names each by its place in the file."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems), problems=[str(p) for p in problems])
+
+
+class CardConflictError(ConflictError, CardFileError):
+    """409: a rate of the file starts at the same instant as a different custom rate in force."""
+
+
+@dataclass(slots=True)
+class ImportOutcome:
+    """What an import did: `added` rates, `unchanged` (already in the card), the custom rates `closed` by the new
+    ones, the aliases set, and the `scopes` to recost."""
+
+    added: AddOutcome = field(default_factory=AddOutcome)
+    aliases: AliasOutcome = field(default_factory=AliasOutcome)
+    unchanged: int = 0
+
+    @property
+    def scopes(self) -> list[RecostScope]:
+        return [*self.aliases.scopes, *self.added.scopes]
+
+
+async def import_card(session: AsyncSession, card: RateFile, created_by: str) -> ImportOutcome:
+    """Import `card` in the caller's transaction (the caller commits, then recosts `outcome.scopes`): its aliases
+    first (new or changed ones), then its rates read through the aliases, as `plan_import` decides. Raises
+    CardFileError (422) or CardConflictError (409) naming the file's lines, and RateCardService's errors."""
+    service = RateCardService(session)
+    outcome = ImportOutcome()
+    current_aliases = await _custom_aliases(session)
+    plan = plan_import(RateFile((), card.gpu_type_aliases, card.provider_aliases), [], current_aliases)
+    if plan.gpu_type_aliases or plan.provider_aliases:
+        outcome.aliases = await service.set_aliases(gpu_type=plan.gpu_type_aliases, provider=plan.provider_aliases,
+                                                    created_by=created_by)
+    if not card.rates:
+        return outcome
+    where = card.where or tuple(f"rates[{i}]" for i in range(len(card.rates)))
+    canonical = _canonical(card, await _read_names(session, card, where), where)
+    existing = [rate for rate in await list_prices(session) if rate.origin == RateOrigin.custom]
+    plan = plan_import(canonical, existing)
+    if plan.conflicts:
+        raise CardConflictError(list(plan.conflicts))
+    outcome.unchanged = plan.unchanged
+    if plan.add:
+        outcome.added = await service.add_rates(plan.add, created_by)
+    return outcome
+
+
+async def _read_names(session: AsyncSession, card: RateFile, where: tuple[str, ...]) -> list[FileRate]:
+    from app.pricing.errors import RateInputError
+
+    names = await load_name_resolver_or_catalog(session, default_catalog())
+    try:
+        read = read_rates(card.rates, names)
+    except RateInputError as exc:
+        problems = []
+        for error in exc.extra.get("errors", []):
+            loc = [part for part in error["loc"] if part not in ("body", "rates")]
+            at = where[loc[0]] if loc and isinstance(loc[0], int) else "file"
+            problems.append(Problem(at, str(loc[1]) if len(loc) > 1 else None, error["msg"]))
+        raise CardFileError(problems) from None
+    return [FileRate(r.provider, r.gpu_type, r.usd_per_gpu_hour, r.valid_from, r.valid_to, r.note) for r in read]
+
+
+def _canonical(card: RateFile, rates: list[FileRate], where: tuple[str, ...]) -> RateFile:
+    """The card with canonical names; two rates that become the same key and start refuse the file."""
+    seen: dict[tuple[str, str, datetime], str] = {}
+    problems = []
+    for at, rate in zip(where, rates, strict=True):
+        if rate.key in seen:
+            problems.append(Problem(at, "valid_from", f"{rate.provider}/{rate.gpu_type} from "
+                                    f"{rate.valid_from.isoformat()} is given twice once names are read through the "
+                                    f"aliases (also {seen[rate.key]})"))
+        seen.setdefault(rate.key, at)
+    if problems:
+        raise CardFileError(problems)
+    return RateFile(tuple(rates), where=where)
+
+
+async def _custom_aliases(session: AsyncSession) -> dict[str, dict[str, str]]:
+    aliases: dict[str, dict[str, str]] = {"gpu_type": {}, "provider": {}}
+    rows = await session.execute(select(NameAlias).where(NameAlias.origin == RateOrigin.custom.value))
+    for alias in rows.scalars():
+        aliases[str(alias.kind)][alias.spelling] = alias.canonical
+    return aliases
+
+
+async def export_card(session: AsyncSession) -> RateFile:
+    """The custom rates not retired (closed ones with their `valid_to`, future ones too) and the custom aliases,
+    as a card file holds them. Catalog rates and aliases are not in it: they ship with jobcost."""
+    rates = [file_rate(rate) for rate in await list_prices(session) if rate.origin == RateOrigin.custom]
+    aliases = await _custom_aliases(session)
+    return RateFile(tuple(rates), aliases["gpu_type"], aliases["provider"])

@@ -19,6 +19,13 @@ EVERY_COMMAND = [
     ["users", "activate", "--email", "x@example.com"],
     ["users", "list"],
     ["demo"],
+    ["prices", "list"],
+    ["prices", "add", "--provider", "onprem", "--gpu-type", "V100", "--usd-per-gpu-hour", "1",
+     "--valid-from", "2019-01-01T00:00:00Z"],
+    ["prices", "retire", "00000000-0000-0000-0000-000000000000"],
+    ["prices", "import", "card.csv"],
+    ["prices", "export"],
+    ["prices", "recost"],
 ]
 
 
@@ -126,12 +133,13 @@ def test_top_level_help_lists_the_commands() -> None:
     assert result.exit_code == 0, result.output
     commands = {line.strip("│ ").split()[0] for line in result.stdout.splitlines()
                 if line.startswith("│ ") and line.strip("│ ")}
-    assert {"serve", "db", "users", "demo"} <= commands
+    assert {"serve", "db", "users", "demo", "prices"} <= commands
 
 
 @pytest.mark.parametrize(("group", "commands"), [
     ("db", {"upgrade", "downgrade", "check"}),
     ("users", {"create", "deactivate", "activate", "list"}),
+    ("prices", {"list", "add", "retire", "import", "export", "recost"}),
 ])
 def test_group_help_lists_its_commands(group: str, commands: set[str]) -> None:
     result = invoke(group, "--help")
