@@ -108,7 +108,13 @@ def live(browser_ready: None, backend: str, tmp_path_factory: pytest.TempPathFac
 
 
 @pytest.fixture(scope="session")
-def driver(browser_ready: None) -> Iterator[object]:
+def downloads(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where Chromium saves what the pages download (CSV)."""
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="session")
+def driver(browser_ready: None, downloads: Path) -> Iterator[object]:
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
@@ -120,6 +126,8 @@ def driver(browser_ready: None) -> Iterator[object]:
                      "--disable-background-networking", "--no-first-run"):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                              "download.prompt_for_download": False})
     browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     browser.set_page_load_timeout(60)
     try:

@@ -89,12 +89,12 @@ export function month(iso) {
   return `${names[m - 1]} ${y}`;
 }
 
-/** An ISO timestamp → "4 Jan 2026 13:05 UTC". */
-export function timestamp(iso) {
+/** An ISO timestamp → "4 Jan 2026 13:05 UTC" (without " UTC" when `short`: a column that says UTC). */
+export function timestamp(iso, short = false) {
   if (!iso) return "";
   const t = new Date(iso);
   const pad = (n) => String(n).padStart(2, "0");
-  return `${t.getUTCDate()} ${MONTHS[t.getUTCMonth()]} ${t.getUTCFullYear()} ${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())} UTC`;
+  return `${t.getUTCDate()} ${MONTHS[t.getUTCMonth()]} ${t.getUTCFullYear()} ${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}${short ? "" : " UTC"}`;
 }
 
 /** Escape text for HTML. */

@@ -3,9 +3,12 @@
 import { ApiError, currentUser, onSessionEnd, signIn, signOut } from "./api.js";
 import { esc } from "./format.js";
 import { route } from "./nav.js";
+import { renderExplore } from "./explore.js";
+import { renderJob, renderJobs } from "./jobs.js";
 import { renderOverview } from "./overview.js";
 
-const PAGES = { overview: renderOverview };
+const PAGES = { overview: renderOverview, jobs: renderJobs, job: renderJob, explore: renderExplore };
+const NAV_PAGE = { job: "jobs" }; // a job's page is under Jobs in the navigation
 const main = document.getElementById("main");
 const top = document.getElementById("top");
 let endMessage = "";
@@ -75,7 +78,9 @@ function render() {
   }
   const [name, params] = route();
   const page = PAGES[name] ? name : "overview";
-  renderChrome(page);
+  renderChrome(NAV_PAGE[page] ?? page);
+  delete main.dataset.loaded;
+  delete main.dataset.totals;
   PAGES[page](main, params).catch((failure) => {
     if (failure instanceof ApiError && failure.status === 401) return; // the session's end redraws
     main.insertAdjacentHTML("afterbegin", `<p class="error" role="alert">${esc(failure.message)}</p>`);
