@@ -12,7 +12,7 @@ from pydantic_core import PydanticCustomError
 from app.analytics.schemas import UtcWindow
 from app.core.money import GpuHours, Usd
 from app.db.models import JobStatus
-from app.ingestion.normalize import parse_status
+from app.ingestion.field_rules import parse_status
 from app.jobs.schemas import LABEL_KEY, FilterText, ShortFilterText, parse_label_filter
 
 MAX_GROUP_BY = 3

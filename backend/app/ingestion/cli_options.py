@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic_core import PydanticCustomError
 
+from app.ingestion.field_rules import parse_instant
 from app.ingestion.importers import ImportOptions
-from app.ingestion.normalize import parse_instant
 
 
 def parse_zone(name: str) -> tuple[tzinfo, str]:

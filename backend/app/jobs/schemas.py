@@ -26,7 +26,7 @@ from app.auth.schemas import TeamRef
 from app.core.money import GpuHours, Usd, gpu_hours
 from app.db.models import CostSnapshot, CostSource, Job, JobStatus
 from app.db.models.team import team_name_key
-from app.ingestion.normalize import parse_instant, parse_status, required_text
+from app.ingestion.field_rules import parse_instant, parse_status, required_text
 from app.jobs.cursor import MAX_CURSOR_LENGTH
 
 MAX_PAGE = 100

@@ -22,6 +22,7 @@ from decimal import Context, Decimal, InvalidOperation
 from typing import Any, ClassVar, TextIO
 
 from app.core.money import six_places
+from app.ingestion.field_rules import MAX_COST_USD, MAX_LABELS
 from app.ingestion.importers.base import (
     ImporterConfigError,
     ImportOptions,
@@ -32,7 +33,6 @@ from app.ingestion.importers.base import (
     rfc3339,
 )
 from app.ingestion.importers.focus_instances import GPU_INSTANCE_TYPES, gpu_instance
-from app.ingestion.normalize import MAX_COST_USD, MAX_LABELS
 
 REQUIRED_COLUMNS = ("BilledCost", "ChargeCategory", "ChargePeriodStart", "ChargePeriodEnd")
 DEFAULT_TEAM_COLUMN = "SubAccountName"

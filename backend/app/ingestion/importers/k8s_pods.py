@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, TextIO
 
+from app.ingestion.field_rules import EARLIEST
 from app.ingestion.importers.base import (
     ImporterConfigError,
     ImportOptions,
@@ -45,7 +46,6 @@ from app.ingestion.importers.k8s_pods_fields import (
     read_pod,
     read_seconds,
 )
-from app.ingestion.normalize import EARLIEST
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
+from app.ingestion.field_rules import MAX_RUN
 from app.ingestion.importers.base import ImporterConfigError
-from app.ingestion.normalize import MAX_RUN
 
 TIME_COLUMNS = ("creation_time", "scheduled_time", "deletion_time")
 MILLISECOND = Decimal("0.001")
