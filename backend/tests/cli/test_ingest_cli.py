@@ -182,8 +182,10 @@ def test_the_shipped_slurm_sample_s_mig_slice_is_listed_under_its_canonical_type
     every, canonical, as_slurm_writes_it = with_api(db.url, listed)
     for response in (every, canonical, as_slurm_writes_it):
         assert response.status_code == 200, response.text
-    types = {job["job_id"]: job["gpu_type"] for job in every.json()["jobs"]}
+    jobs = {job["job_id"]: job for job in every.json()["jobs"]}
+    types = {job_id: job["gpu_type"] for job_id, job in jobs.items()}
     assert types["gpu-a:9004"] == "A100-40GB-MIG-3G.20GB"
+    assert jobs["gpu-a:9004"]["labels"]["gpu_type_sent"] == "a100_3g.20gb"  # the name as sent, kept
     assert not any(gpu_type and "3g" in gpu_type.casefold() and gpu_type != "A100-40GB-MIG-3G.20GB"
                    for gpu_type in types.values())
     for response in (canonical, as_slurm_writes_it):
