@@ -550,8 +550,9 @@ class Server:
     """`jobcost serve` as a subprocess on a free loopback port, on the database at `url`; one uvicorn process
     (no worker processes: `--workers 1` serves in the process started), so its /proc status is the server's."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, env: dict[str, str] | None = None) -> None:
         self.url = url
+        self.env = env or {}
         self.port = _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile(prefix="jobcost-bench-server-", suffix=".log", delete=False)  # noqa: SIM115
@@ -561,7 +562,8 @@ class Server:
         """Start `jobcost serve` (Popen returns at once). Its own session: a Ctrl-C reaches only this script,
         which then stops the server itself."""
         env = {**os.environ, "DATABASE_URL": self.url, "JOBCOST_SECRET_KEY": SECRET_KEY,
-               "JOBCOST_ENV": "production", "JOBCOST_ACCESS_TOKEN_MINUTES": "1440", "JOBCOST_LOG_LEVEL": "WARNING"}
+               "JOBCOST_ENV": "production", "JOBCOST_ACCESS_TOKEN_MINUTES": "1440", "JOBCOST_LOG_LEVEL": "WARNING",
+               **self.env}
         self.process = subprocess.Popen(  # noqa: S603 - our own entry point
             [str(VENV_BIN / "jobcost"), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
             env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)

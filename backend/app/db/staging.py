@@ -53,8 +53,11 @@ STAGED_SNAPSHOTS = _temporary(
     Column("team_id", Uuid()), Column("model_key", String(255)), Column("gpu_type_key", String(64)),
     Column("provider_key", String(64)), Column("user_key", String(255)), Column("status_key", String(16)),
     Column("first_day", Integer()), Column("month", Date()), Column("first_in_month", Integer()),
+    # +1: a new snapshot, to insert; -1: a stored snapshot of a changed job, leaving (`app.db.rollups`).
+    Column("sign", Integer()),
 )
-"""The new cost snapshots of the jobs a chunk creates or changes, with what the daily rollups are keyed by."""
+"""The new cost snapshots of the jobs a chunk creates or changes (`sign` +1), and the stored ones they replace
+(`sign` -1), with what the daily rollups are keyed by: every grain sums this one table."""
 
 async def reset_staging(session: AsyncSession, *tables: Table) -> None:
     """Make `tables` exist on the session's connection and empty them (temporary tables are per connection).

@@ -25,7 +25,7 @@ from app.db.dialect import insert_for
 from app.db.models import CostSnapshot, Job
 from app.db.models.daily_cost import NONE_KEY
 from app.db.models.team import team_name_key
-from app.db.rollups import apply_rollup_delta, arriving_snapshots, leaving_snapshots
+from app.db.rollups import apply_rollup_delta, stage_leaving_snapshots, staged_snapshots
 from app.db.staging import STAGED_JOBS, STAGED_SNAPSHOTS, load_staging, reset_staging
 from app.db.types import usd_to_micros
 from app.ingestion.costing import JobCosting, cost_job, to_epoch_ms
@@ -97,11 +97,13 @@ async def write_chunk(session: AsyncSession, chunk: Sequence[StagedJob], team_id
 
     1. The chunk's job rows are staged (COPY on PostgreSQL, executemany on SQLite).
     2. New jobs: `INSERT … SELECT … ON CONFLICT (job_id) DO NOTHING RETURNING`.
-    3. Changed jobs (stored, with another content hash) are selected and locked, in job_id order.
-    4. The new snapshots of created and changed jobs are staged; the daily rollups get the new snapshots and
-       lose the changed jobs' old ones in one delta per grain.
-    5. The changed jobs' old snapshots are deleted and their rows updated from the staged ones (`UPDATE … FROM`).
-    6. The staged snapshots are inserted. Unchanged jobs are never written, not even `updated_at`.
+    3. When some jobs of the chunk were stored already: the stored snapshots of those whose content hash differs
+       (changed jobs) are staged as leaving (`sign` -1), then their rows are updated from the staged ones
+       (`UPDATE … FROM … RETURNING`).
+    4. The new snapshots of created and changed jobs are staged (`sign` +1); the daily rollups get the staged
+       snapshots, new ones added and leaving ones subtracted, in one statement per grain.
+    5. The changed jobs' old snapshots are deleted, and the new ones inserted. Unchanged jobs are never written,
+       not even `updated_at`.
     """
     await reset_staging(session, STAGED_JOBS, STAGED_SNAPSHOTS)
     proposed = {p.job.job_id: uuid.uuid4() for p in chunk}
@@ -117,29 +119,27 @@ async def write_chunk(session: AsyncSession, chunk: Sequence[StagedJob], team_id
                     .on_conflict_do_nothing(index_elements=[_JOBS.c.job_id])
                     .returning(_JOBS.c.id, _JOBS.c.job_id))
         created = (await session.execute(new_jobs)).all()
-    differs = (_JOBS.c.job_id == staged.job_id) & (_JOBS.c.content_hash != staged.content_hash)
-    changed = (await session.execute(
-        select(_JOBS.c.id, _JOBS.c.job_id).where(differs).order_by(_JOBS.c.job_id).with_for_update(of=_JOBS)
-    )).all()
+    changed: Sequence[Any] = ()
+    if len(created) < len(chunk):
+        differs = (_JOBS.c.job_id == staged.job_id) & (_JOBS.c.content_hash != staged.content_hash)
+        await stage_leaving_snapshots(session, select(_JOBS.c.id).where(differs))
+        changed = (await session.execute(
+            update(_JOBS).where(differs).values({name: staged[name] for name in UPDATED_ON_CHANGE})
+            .returning(_JOBS.c.id, _JOBS.c.job_id))).all()
     written = {job_id: pk for pk, job_id in [*created, *changed]}
     snapshots = [row for p in chunk if p.job.job_id in written
                  for row in snapshot_rows(p, written[p.job.job_id], team_of[p.job.job_id])]
     await load_staging(session, STAGED_SNAPSHOTS, snapshots)
-    changed_ids = select(_JOBS.c.id).where(differs)
-    deltas = [leaving_snapshots(changed_ids)] if changed else []
-    if snapshots:
-        deltas.append(arriving_snapshots())
-    if deltas:
-        await apply_rollup_delta(session, *deltas)
+    if snapshots or changed:
+        await apply_rollup_delta(session, staged_snapshots())
     if changed:
-        await session.execute(delete(CostSnapshot).where(
-            CostSnapshot.job_pk.in_(changed_ids.correlate(None).scalar_subquery())))
-        await session.execute(update(_JOBS).where(differs).values(
-            {name: staged[name] for name in UPDATED_ON_CHANGE}))
+        leaving = select(STAGED_SNAPSHOTS.c.job_pk).where(STAGED_SNAPSHOTS.c.sign < 0)
+        await session.execute(delete(CostSnapshot).where(CostSnapshot.job_pk.in_(leaving.scalar_subquery())))
     if snapshots:
         snapshot_columns = [c.name for c in _SNAPSHOTS.columns]
         await session.execute(_SNAPSHOTS.insert().from_select(
-            snapshot_columns, select(*(STAGED_SNAPSHOTS.c[name] for name in snapshot_columns))))
+            snapshot_columns, select(*(STAGED_SNAPSHOTS.c[name] for name in snapshot_columns))
+            .where(STAGED_SNAPSHOTS.c.sign > 0)))
     return ChunkWrite(len(created), len(changed))
 
 
@@ -170,6 +170,6 @@ def snapshot_rows(p: StagedJob, job_pk: uuid.UUID, team_id: uuid.UUID) -> list[d
         day_month = d.day.replace(day=1)
         rows.append({"job_pk": job_pk, "day": d.day, "run_ms": d.run_ms, "gpu_us": d.gpu_us,
                      "cost_micros": d.cost_micros, "first_day": int(i == 0), "month": day_month,
-                     "first_in_month": int(day_month != month), **keys})
+                     "first_in_month": int(day_month != month), "sign": 1, **keys})
         month = day_month
     return rows

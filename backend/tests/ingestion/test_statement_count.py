@@ -49,9 +49,9 @@ async def test_statements_per_batch_grow_with_chunks_not_jobs(fresh_db: ScratchD
         for outcome in ("created", "unchanged", "updated"):
             assert counts[1_000, outcome] == counts[3_000, outcome], counts
         # Aliases (one read), teams and prices (a few), then for the chunk: staging (create-if-missing and empty,
-        # two tables), new jobs, changed jobs, one rollup delta per grain (9: see app/db/models/daily_cost.py),
-        # the old snapshots' delete and the jobs' update (changes only), the snapshots' insert; the executemany
-        # loads on SQLite.
+        # two tables), new jobs, the changed jobs' old snapshots staged and their rows updated (when some were
+        # stored already), one rollup delta per grain (9: see app/db/models/daily_cost.py), the old snapshots'
+        # delete (changes only), the snapshots' insert; the executemany loads on SQLite.
         assert max(counts.values()) <= 16 + 9, counts
     finally:
         await engine.dispose()
