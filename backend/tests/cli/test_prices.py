@@ -113,6 +113,17 @@ def test_a_gpu_type_star_is_named_by_its_line(fresh_db: ScratchDatabase, tmp_pat
     assert _rates(fresh_db.url) == []
 
 
+def test_more_than_a_thousand_rates_are_refused(fresh_db: ScratchDatabase, tmp_path: Path) -> None:
+    card = tmp_path / "big.csv"
+    card.write_text(HEADER + "".join(f"onprem,GPU{i},1,2019-01-01T00:00:00Z,,\n" for i in range(1001)))
+
+    result = invoke("prices", "import", str(card), "--database-url", fresh_db.url)
+
+    assert result.exit_code == 2, result.output
+    assert "file: give 1 to 1000 rates" in result.stderr
+    assert _rates(fresh_db.url) == []
+
+
 def test_a_rate_differing_from_one_in_force_is_a_conflict(fresh_db: ScratchDatabase, tmp_path: Path) -> None:
     url = fresh_db.url
     first = tmp_path / "first.csv"
