@@ -62,7 +62,7 @@ def _print(text: str) -> None:
 def print_tally(run: Run) -> None:
     """What the importer read: rows, mapped/folded/skipped, skips by reason with examples, amounts, notes."""
     tally = run.tally
-    _print(f"read {run.source.name} ({run.format}): {tally.rows_read:,} rows: {tally.mapped:,} mapped, "
+    _print(f"read {run.source.name} ({run.format}): {_count(tally.rows_read, 'row')}: {tally.mapped:,} mapped, "
            f"{tally.folded:,} folded, {tally.skipped_total:,} skipped")
     for reason, count in tally.skipped.most_common():
         examples = "; ".join(tally.examples.get(reason, []))

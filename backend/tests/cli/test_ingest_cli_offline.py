@@ -127,6 +127,14 @@ def test_a_dry_run_shows_the_first_twelve_gpu_types_and_counts_the_rest() -> Non
     assert f"  gpu_type as the service stores it: {shown}; and 2 more\n" in result.stdout
 
 
+def test_a_file_of_one_row_is_read_as_1_row() -> None:
+    result = invoke("ingest", "-", "--format", "ndjson", "--dry-run",
+                    input='{"job_id": "one", "team": "ml", "status": "queued"}\n')
+
+    assert result.exit_code == 0, result.output
+    assert "read standard input (ndjson): 1 row: 1 mapped, 0 folded, 0 skipped" in result.stdout
+
+
 # --- usage errors: exit 2, nothing sent ---
 
 @pytest.mark.parametrize(("args", "message"), [
