@@ -38,7 +38,8 @@ from app.core.money import six_places
 from app.db.models import GpuPrice, Role, User
 from app.ingestion.normalize import parse_instant
 from app.pricing.card_import import CardConflictError, CardFileError, ImportOutcome, export_card, import_card
-from app.pricing.rate_file import RateFields, RateFileError, RateFileFormat, read_rate_file, render_rate_file
+from app.pricing.rate_file import RateFileError, RateFileFormat, read_rate_file, render_rate_file
+from app.pricing.rate_rules import RateFields
 from app.pricing.rates import ClosedRate, RateCardService, RateView
 from app.pricing.scopes import RecostScope
 from app.recost.cli import print_report, recost, recost_with_progress

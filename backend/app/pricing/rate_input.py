@@ -1,4 +1,4 @@
-"""What a rate card change asks for, read into canonical names: rates (`RateFields` of `app.pricing.rate_file`,
+"""What a rate card change asks for, read into canonical names: rates (`RateFields` of `app.pricing.rate_rules`,
 the same rules for the API and for files) and aliases. Pure: the aliases in force are passed in."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from app.pricing.aliases import NameResolver
 from app.pricing.errors import RateInputError
-from app.pricing.rate_file import ANY_PROVIDER, NAME_MAX
+from app.pricing.rate_rules import ANY_PROVIDER, NAME_MAX
 
 MAX_RATES = 1_000  # in one request
 ALIAS_SPELLING_MAX = 255

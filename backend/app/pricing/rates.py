@@ -36,8 +36,8 @@ from app.db.models import AliasKind, GpuPrice, NameAlias, RateOrigin
 from app.pricing.catalog import PriceCatalog, default_catalog
 from app.pricing.changes import ChangePage, alias_json, list_changes, log_change, rate_json
 from app.pricing.errors import CatalogRateError, RateConflictError, RateNotFoundError
-from app.pricing.rate_file import ANY_PROVIDER
 from app.pricing.rate_input import RateInput, RateLike, read_aliases, read_rates
+from app.pricing.rate_rules import ANY_PROVIDER
 from app.pricing.scopes import RecostScope
 from app.pricing.service import list_prices, load_name_resolver_or_catalog
 

@@ -9,8 +9,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.money import Usd
-from app.pricing.rate_file import RateFields
 from app.pricing.rate_input import MAX_RATES
+from app.pricing.rate_rules import RateFields
 from app.recost.schemas import REPORT_EXAMPLE, RecostAnswer
 
 _RATE_EXAMPLE = {"id": "6f1c3c1e-9a57-4a43-9d43-0a4b1e6f2c11", "provider": "onprem", "gpu_type": "V100",

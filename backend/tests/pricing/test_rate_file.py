@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from app.pricing.rate_file import (
-    NOTE_MAX,
     FileRate,
     Problem,
     RateFile,
@@ -20,6 +19,7 @@ from app.pricing.rate_file import (
     read_rate_file,
     render_rate_file,
 )
+from app.pricing.rate_rules import NOTE_MAX
 
 CSV = RateFileFormat.csv
 TOML = RateFileFormat.toml

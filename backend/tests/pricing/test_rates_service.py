@@ -14,7 +14,7 @@ from app.ingestion.costing import cost_job, to_epoch_ms
 from app.pricing.aliases import load_name_resolver
 from app.pricing.catalog import default_catalog
 from app.pricing.errors import CatalogRateError, RateConflictError, RateInputError, RateNotFoundError
-from app.pricing.rate_file import RateFields
+from app.pricing.rate_rules import RateFields
 from app.pricing.rates import RateCardService
 from app.pricing.scopes import RecostScope
 from app.pricing.service import list_prices, load_rate_card, sync_catalog
