@@ -33,6 +33,12 @@ export function money(text) {
   return `${negative ? "−" : ""}$${grouped(intPart)}.${fracPart}`;
 }
 
+/** A rate: USD with 2 to 6 decimals, as many as it has: "2.125000" → "$2.125", "3.000000" → "$3.00". */
+export function rate(text) {
+  const { negative, intPart, fracPart } = roundDecimal(text, 6);
+  return `${negative ? "−" : ""}$${grouped(intPart)}.${fracPart.replace(/0+$/, "").padEnd(2, "0")}`;
+}
+
 /** GPU-hours with one decimal: "1422.583333" → "1,422.6". */
 export function hours(text) {
   const { negative, intPart, fracPart } = roundDecimal(text, 1);

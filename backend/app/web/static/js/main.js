@@ -6,8 +6,10 @@ import { route } from "./nav.js";
 import { renderExplore } from "./explore.js";
 import { renderJob, renderJobs } from "./jobs.js";
 import { renderOverview } from "./overview.js";
+import { renderRates } from "./rates.js";
 
-const PAGES = { overview: renderOverview, jobs: renderJobs, job: renderJob, explore: renderExplore };
+const PAGES = { overview: renderOverview, jobs: renderJobs, job: renderJob, explore: renderExplore,
+  rates: renderRates };
 const NAV_PAGE = { job: "jobs" }; // a job's page is under Jobs in the navigation
 const main = document.getElementById("main");
 const top = document.getElementById("top");

@@ -2,7 +2,7 @@
 // time by team, top models, wasted spend by team, and unpriced GPU-hours. Every figure is a field of an
 // answer of `GET /api/v1/analytics/cost`, shown rounded to the cent (money) or the tenth (hours).
 
-import { cost } from "./api.js";
+import { cost, currentUser } from "./api.js";
 import { draw, OTHER_COLOUR, PALETTE, placeholder, purge } from "./charts.js";
 import { change, count, day, esc, hours, isZero, money, month, plotNumber } from "./format.js";
 import { go, setParams } from "./nav.js";
@@ -145,11 +145,14 @@ function unpricedTable(answer) {
   const rows = answer.rows.filter((r) => !isZero(r.unpriced_gpu_hours))
     .sort((a, b) => compare(a.unpriced_gpu_hours, b.unpriced_gpu_hours));
   if (!rows.length) return '<p class="empty">Every GPU-hour in this window is priced.</p>';
+  const action = currentUser()?.role === "admin" ? "Price it" : "Rate card";
+  const link = (r) => `#/rates?${new URLSearchParams({ provider: r.group.provider ?? "", gpu_type: r.group.gpu_type ?? "" })}`;
   const body = rows.map((r) => `<tr><td>${esc(r.group.provider ?? "(none)")}</td><td>${esc(r.group.gpu_type ?? "(none)")}</td>
-      <td class="num">${hours(r.unpriced_gpu_hours)}</td><td class="num">${hours(r.gpu_hours)}</td></tr>`).join("");
+      <td class="num">${hours(r.unpriced_gpu_hours)}</td><td class="num">${hours(r.gpu_hours)}</td>
+      <td><a href="${esc(link(r))}">${action}</a></td></tr>`).join("");
   return `<div class="table-wrap"><table id="unpriced-table">
     <thead><tr><th scope="col">Provider</th><th scope="col">GPU type</th><th scope="col" class="num">Unpriced GPU-hours</th>
-    <th scope="col" class="num">All GPU-hours</th></tr></thead><tbody>${body}</tbody></table></div>`;
+    <th scope="col" class="num">All GPU-hours</th><th scope="col"><span class="visually-hidden">Rate card</span></th></tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
 /** Draw the Overview for the hash's parameters (preset, start, end, step) into `main`. */
