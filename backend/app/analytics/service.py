@@ -25,6 +25,7 @@ from app.db.models import Team
 from app.db.models.daily_cost import NONE_KEY
 from app.db.types import micros_to_usd
 from app.pricing.catalog import PriceCatalog, default_catalog
+from app.pricing.service import load_name_resolver_or_catalog
 from app.teams.scope import TeamScope
 
 # A group's exact figures, in this order: micro-USD, GPU-microseconds, unpriced GPU-microseconds, wasted micro-USD,
@@ -136,9 +137,12 @@ class CostAnalyticsService:
     async def _filters(self, query: CostQuery) -> planner.Filters:
         team_ids = await self.scope.narrow_many(self.session, team_ids=query.team_id, teams=query.team)
         values: dict[str, list[str]] = {}
+        # The database's aliases (an admin's too) when a name is filtered on; no query spent otherwise.
+        names = (await load_name_resolver_or_catalog(self.session, self.catalog)
+                 if query.gpu_type or query.provider else self.catalog)
         for name, given in (("model", query.model_name), ("user", query.user),
-                            ("gpu_type", [self.catalog.canonical_gpu_type(v) for v in query.gpu_type]),
-                            ("provider", [self.catalog.canonical_provider(v) for v in query.provider]),
+                            ("gpu_type", [names.canonical_gpu_type(v) for v in query.gpu_type]),
+                            ("provider", [names.canonical_provider(v) for v in query.provider]),
                             ("status", [status.value for status in query.status])):
             if given:
                 values[name] = sorted(set(given))

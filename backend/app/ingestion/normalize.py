@@ -8,7 +8,7 @@ and resolves provider and GPU names through the price catalog's aliases. Nothing
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -240,6 +240,21 @@ def normalize_record(raw: Any, *, now: datetime,
 # so that a later change of the aliases can read the job's name again (recosting).
 SENT_GPU_TYPE_LABEL = "gpu_type_sent"
 SENT_PROVIDER_LABEL = "provider_sent"
+
+
+def reread_names(job: NormalizedJob, names: PriceCatalog | NameResolver) -> NormalizedJob:
+    """`job` (as stored) with its GPU type and provider read again through `names`, from what was sent (the
+    `gpu_type_sent`/`provider_sent` label, else the stored name): how a recost applies an alias changed since the
+    job was ingested. The same job when nothing reads differently."""
+    sent_type = job.labels.get(SENT_GPU_TYPE_LABEL) or job.gpu_type
+    sent_provider = job.labels.get(SENT_PROVIDER_LABEL) or job.provider
+    gpu_type = names.canonical_gpu_type(sent_type) if sent_type else None
+    provider = names.canonical_provider(sent_provider) if sent_provider else None
+    if (gpu_type, provider) == (job.gpu_type, job.provider):
+        return job
+    labels = _with_sent_names(job.labels, (SENT_GPU_TYPE_LABEL, sent_type, gpu_type),
+                              (SENT_PROVIDER_LABEL, sent_provider, provider))
+    return replace(job, gpu_type=gpu_type, provider=provider, labels=labels)
 
 
 def _with_sent_names(labels: dict[str, str], *names: tuple[str, str | None, str | None]) -> dict[str, str]:

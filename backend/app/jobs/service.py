@@ -17,7 +17,9 @@ from app.db.models import CostSnapshot, Job, Team
 from app.ingestion.normalize import stored_job_id
 from app.jobs.cursor import CursorCodec, Position, filters_digest
 from app.jobs.schemas import JobListQuery
+from app.pricing.aliases import NameResolver
 from app.pricing.catalog import PriceCatalog, default_catalog
+from app.pricing.service import load_name_resolver_or_catalog
 from app.teams.scope import TeamScope, within_teams
 
 # What a listing reads: the job's columns under their attribute names, and its team's name. Columns, not `Job`
@@ -120,16 +122,25 @@ class JobQueryService:
         return exists(select(literal_column("1")).select_from(entries)
                       .where(entries.c.key == key, entries.c.value.in_(values)))
 
-    async def _conditions(self, query: JobListQuery) -> list[ColumnElement[bool]]:
+    async def _names(self, query: JobListQuery) -> PriceCatalog | NameResolver:
+        """The aliases filters are read through: the database's (an admin's aliases too) when the query filters
+        by provider or GPU type, else the catalog's (no query spent)."""
+        if query.provider is None and query.gpu_type is None:
+            return self.catalog
+        return await load_name_resolver_or_catalog(self.session, self.catalog)
+
+    async def _conditions(self, query: JobListQuery, names: PriceCatalog | NameResolver | None = None
+                          ) -> list[ColumnElement[bool]]:
+        names = names or await self._names(query)
         conditions: list[ColumnElement[bool]] = []
         team_ids = await self.scope.narrow(self.session, team_id=query.team_id, team=query.team)
         conditions.append(within_teams(Job.team_id, team_ids))
         if query.status:
             conditions.append(Job.status.in_(query.status))
         if query.provider is not None:
-            conditions.append(Job.provider == self.catalog.canonical_provider(query.provider))
+            conditions.append(Job.provider == names.canonical_provider(query.provider))
         if query.gpu_type is not None:
-            conditions.append(Job.gpu_type == self.catalog.canonical_gpu_type(query.gpu_type))
+            conditions.append(Job.gpu_type == names.canonical_gpu_type(query.gpu_type))
         if query.model_name is not None:
             conditions.append(Job.model_name == query.model_name)
         if query.user is not None:
@@ -142,13 +153,13 @@ class JobQueryService:
             conditions.append(Job.started_at < query.started_before)
         return conditions
 
-    def _filters_digest(self, query: JobListQuery) -> str:
+    def _filters_digest(self, query: JobListQuery, names: PriceCatalog | NameResolver) -> str:
         filters = query.filters()
         # Catalog aliases name the same filter: `provider=AWS` continues a listing made with `provider=aws`.
         if query.provider is not None:
-            filters["provider"] = self.catalog.canonical_provider(query.provider)
+            filters["provider"] = names.canonical_provider(query.provider)
         if query.gpu_type is not None:
-            filters["gpu_type"] = self.catalog.canonical_gpu_type(query.gpu_type)
+            filters["gpu_type"] = names.canonical_gpu_type(query.gpu_type)
         return filters_digest(filters)
 
     async def list_jobs(self, query: JobListQuery) -> JobPage:
@@ -163,9 +174,10 @@ class JobQueryService:
         """
         if self.cursors is None:
             raise RuntimeError("JobQueryService.list_jobs needs `cursors`")
-        digest = self._filters_digest(query)
+        names = await self._names(query)
+        digest = self._filters_digest(query, names)
         after = None if query.cursor is None else self.cursors.decode(query.cursor, digest)
-        conditions = await self._conditions(query)
+        conditions = await self._conditions(query, names)
         count = query.include_total if query.include_total is not None else query.cursor is None
         total = None
         if count:

@@ -148,3 +148,30 @@ async def test_an_alias_is_stored_and_read_from_then_on(
     assert stored["gpu_type"] == "V100-32GB" and stored["labels"]["gpu_type_sent"] == "v100m32"
     bad = await client.post(f"{API}/admin/prices/aliases", json={"gpu_type": {"x": ""}}, headers=admin_headers)
     assert [e["loc"] for e in assert_problem(bad, 422)["errors"]] == [["body", "gpu_type", "x"]]
+
+
+async def test_an_alias_renames_and_reprices_the_jobs_already_stored(
+        client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    await ingest_ok(client, admin_headers, [onprem_job("old-name-1")])
+    rate = {**V100_2019, "gpu_type": "V100", "usd_per_gpu_hour": "1.50"}
+    assert (await client.post(f"{API}/admin/prices", json={"rates": [rate]}, headers=admin_headers)).status_code == 201
+    stored = (await client.get(f"{API}/jobs/old-name-1", headers=admin_headers)).json()
+    assert (stored["gpu_type"], stored["cost_source"]) == ("V100M16", "unpriced")
+
+    response = await client.post(f"{API}/admin/prices/aliases", json={"gpu_type": {"V100M16": "V100"}},
+                                 headers=admin_headers)
+    assert response.status_code == 200, response.text
+    # 20 GPU-hours × $1.50.
+    assert (response.json()["recost"]["jobs_recosted"], response.json()["recost"]["cost_after"]) == (1, "30.000000")
+    stored = (await client.get(f"{API}/jobs/old-name-1", headers=admin_headers)).json()
+    assert (stored["gpu_type"], stored["cost"], stored["labels"]["gpu_type_sent"]) == ("V100", "30.000000", "V100M16")
+    by_type = await client.get(f"{API}/jobs", params={"gpu_type": "V100", "limit": 100}, headers=admin_headers)
+    assert "old-name-1" in {j["job_id"] for j in by_type.json()["jobs"]}
+    # Filters read names through the admin's aliases too.
+    for params in ({"gpu_type": "v100m16"}, {"gpu_type": "V100M16"}):
+        listed = await client.get(f"{API}/jobs", params={**params, "limit": 100}, headers=admin_headers)
+        assert "old-name-1" in {j["job_id"] for j in listed.json()["jobs"]}, params
+    cost = await client.get(f"{API}/analytics/cost", params={"gpu_type": "v100m16", "start": "2019-06-01",
+                                                              "end": "2019-06-01"}, headers=admin_headers)
+    assert cost.status_code == 200, cost.text
+    assert cost.json()["totals"]["cost"] == "30.000000"
