@@ -175,3 +175,22 @@ async def test_an_alias_renames_and_reprices_the_jobs_already_stored(
                                                               "end": "2019-06-01"}, headers=admin_headers)
     assert cost.status_code == 200, cost.text
     assert cost.json()["totals"]["cost"] == "30.000000"
+
+
+async def test_a_rate_change_inside_a_run_splits_that_day_and_rollups_follow(
+        client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    # 2 GPUs from 2019-06-01 08:00 to 06-02 02:00; a new rate from 06-01 12:00 cuts the first day.
+    await ingest_ok(client, admin_headers, [onprem_job("split-1", ended_at="2019-06-02T02:00:00Z")])
+    assert (await client.post(f"{API}/admin/prices", json={"rates": [V100_2019]},
+                              headers=admin_headers)).status_code == 201
+    later = {**V100_2019, "usd_per_gpu_hour": "3.00", "valid_from": "2019-06-01T12:00:00Z"}
+    response = await client.post(f"{API}/admin/prices", json={"rates": [later]}, headers=admin_headers)
+    assert response.status_code == 201, response.text
+    # June 1: 08–12 at 2.10 and 12–24 at 3.00, 2 GPUs: 16.80 + 72.00; June 2: 00–02 at 3.00: 12.00.
+    body = (await client.get(f"{API}/jobs/split-1", params={"include": "snapshots"}, headers=admin_headers)).json()
+    assert body["cost"] == "100.800000"
+    assert [(s["day"], s["cost"]) for s in body["snapshots"]] == [("2019-06-01", "88.800000"),
+                                                                  ("2019-06-02", "12.000000")]
+    for day, expected in (("2019-06-01", "88.800000"), ("2019-06-02", "12.000000")):
+        cost = await client.get(f"{API}/analytics/cost", params={"start": day, "end": day}, headers=admin_headers)
+        assert cost.json()["totals"]["cost"] == expected, day
