@@ -190,6 +190,7 @@ export async function renderOverview(main, params) {
   if (mine !== generation) return;
   showTotals(current.totals, previous.totals, prevText);
   main.dataset.totals = "ready";
+  performance.mark("overview-totals"); // bench/dashboard.py: the first paint of the Overview's figures
 
   const charts = ["chart-spend", "chart-models", "chart-waste"].map((id) => document.getElementById(id));
   if (current.totals.job_count === 0 && isZero(current.totals.gpu_hours)) {
@@ -227,5 +228,8 @@ export async function renderOverview(main, params) {
   } catch (failure) {
     charts.filter((c) => c.dataset.rendered !== "true").forEach((c) => placeholder(c, `Chart unavailable: ${failure.message}`));
   }
-  if (mine === generation) main.dataset.loaded = "true";
+  if (mine === generation) {
+    main.dataset.loaded = "true";
+    performance.mark("overview-loaded"); // bench/dashboard.py: every chart drawn
+  }
 }
