@@ -3,7 +3,7 @@
 
 import { get } from "./api.js";
 import { draw, PALETTE, placeholder } from "./charts.js";
-import { count, esc, hours, money, plotNumber, timestamp } from "./format.js";
+import { count, day, esc, hours, money, plotNumber, timestamp } from "./format.js";
 import { setParams } from "./nav.js";
 import { addDays } from "./window.js";
 
@@ -19,8 +19,7 @@ const COLUMNS = [
   ["team", "Team", (j) => esc(j.team.name), "text"],
   ["status", "Status", (j) => esc(j.status), "text"],
   ["model_name", "Model", (j) => esc(j.model_name ?? ""), "text"],
-  ["gpu_type", "GPU type", (j) => esc(j.gpu_type ?? ""), "text"],
-  ["gpu_count", "GPUs", (j) => esc(j.gpu_count), "number"],
+  ["gpu_type", "GPUs", (j) => esc(`${j.gpu_count} × ${j.gpu_type ?? "?"}`), "text"],
   ["provider", "Provider", (j) => esc(j.provider ?? ""), "text"],
   ["user", "User", (j) => esc(j.user ?? ""), "text"],
   ["started_at", "Started (UTC)", (j) => esc(timestamp(j.started_at, true)), "text"],
@@ -185,13 +184,13 @@ export async function renderJob(main, params) {
     placeholder(chart, snapshots.length ? "Unpriced: no cost to chart." : "The job has not run on any day yet.");
   } else {
     await draw(chart, [{
-      type: "bar", x: snapshots.map((s) => s.day), y: snapshots.map((s) => plotNumber(s.cost)),
+      type: "bar", x: snapshots.map((s) => day(s.day)), y: snapshots.map((s) => plotNumber(s.cost)),
       customdata: snapshots.map((s) => money(s.cost)), marker: { color: PALETTE[0] },
-      hovertemplate: "%{x|%d %b %Y}: %{customdata}<extra></extra>",
+      hovertemplate: "%{x}: %{customdata}<extra></extra>",
     }], {
-      height: 260, showlegend: false,
-      xaxis: { title: { text: "UTC day" }, type: "date", tickformat: "%d %b" },
-      yaxis: { title: { text: "Cost (USD)" }, tickprefix: "$", tickformat: ",.2f", rangemode: "tozero" },
+      height: 260, showlegend: false, bargap: 0.35,
+      xaxis: { title: { text: "UTC day" }, type: "category" }, // one bar per day, however few
+      yaxis: { title: { text: "Cost (USD)" }, tickprefix: "$", tickformat: ",.0f", rangemode: "tozero" },
     }, `Bar chart of the job's cost on each of ${snapshots.length} UTC days`);
   }
   main.dataset.loaded = "true";

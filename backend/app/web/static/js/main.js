@@ -15,6 +15,7 @@ const NAV_PAGE = { job: "jobs" }; // a job's page is under Jobs in the navigatio
 const main = document.getElementById("main");
 const top = document.getElementById("top");
 let endMessage = "";
+let drawn = 0; // pages drawn so far: an older page's late failure is not shown on the current one
 
 function showSignIn(message = "") {
   top.hidden = true;
@@ -86,7 +87,9 @@ function render() {
   renderChrome(NAV_PAGE[page] ?? page);
   delete main.dataset.loaded;
   delete main.dataset.totals;
+  const mine = ++drawn;
   PAGES[page](main, params).catch((failure) => {
+    if (mine !== drawn) return; // a page left before its answers came: its elements are gone, and so is the error
     if (failure instanceof ApiError && failure.status === 401) return; // the session's end redraws
     main.insertAdjacentHTML("afterbegin", `<p class="error" role="alert">${esc(failure.message)}</p>`);
   });
