@@ -53,6 +53,7 @@ class Live:
 
     base: str
     backend: str
+    database_url: str  # for the CLI (users deactivate, …) on the served database
 
     def token(self, email: str, password: str) -> dict[str, str]:
         response = httpx.post(f"{self.base}/api/v1/auth/token", data={"username": email, "password": password})
@@ -98,7 +99,7 @@ def live(browser_ready: None, backend: str, tmp_path_factory: pytest.TempPathFac
         sock.listen(64)
         server, thread = _serve(make_settings(db.url), sock)
         try:
-            yield Live(f"http://127.0.0.1:{sock.getsockname()[1]}", backend)
+            yield Live(f"http://127.0.0.1:{sock.getsockname()[1]}", backend, db.url)
         finally:
             server.should_exit = True
             thread.join(timeout=30)

@@ -1,0 +1,25 @@
+"""`/admin`: operations for the admin role only."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.api.deps import AdminUser, SessionDep, SettingsDep
+from app.api.errors import error_responses
+from app.auth.schemas import UserRead
+from app.auth.service import AuthService
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+@router.get(
+    "/users",
+    summary="List users",
+    response_model=list[UserRead],
+    responses=error_responses(401, 403, 503),
+)
+async def list_users(_: AdminUser, session: SessionDep, settings: SettingsDep) -> list[UserRead]:
+    """Every user with role, active flag and teams, ordered by e-mail. Admin only (403 for members).
+    Users are managed with the CLI: `jobcost users create`, `set-teams`, `deactivate` and `activate`."""
+    users = await AuthService(session, settings).list_users()
+    return [UserRead.model_validate(u) for u in users]

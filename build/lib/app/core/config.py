@@ -1,0 +1,95 @@
+"""Settings, read from environment variables (pydantic-settings).
+
+Every setting has a safe development default so that `make run` needs no set-up. With `JOBCOST_ENV=production`
+the development secret key is refused here, and the service refuses to start while an admin can sign in with the
+development password (see `app.main`).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEV_SECRET_KEY = "jobcost-development-secret-key-do-not-use-in-production"  # noqa: S105 - public by design
+DEV_ADMIN_EMAIL = "admin@example.com"
+DEV_ADMIN_PASSWORD = "admin"  # noqa: S105 - public by design, refused in production
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/jobcost.db"
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    """Service configuration. Variable names are the field names upper-cased with a `JOBCOST_` prefix,
+    except `DATABASE_URL`, which is also read without the prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="JOBCOST_", extra="ignore", frozen=True)
+
+    env: Environment = Environment.development
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        validation_alias=AliasChoices("JOBCOST_DATABASE_URL", "DATABASE_URL", "database_url"),
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db",
+    )
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    access_token_minutes: int = Field(default=60, ge=1, le=60 * 24 * 30)
+    admin_email: str = DEV_ADMIN_EMAIL
+    admin_password: SecretStr = SecretStr(DEV_ADMIN_PASSWORD)
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated browser origins allowed to call the API."
+    )
+    db_pool_size: int = Field(default=5, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout: float = Field(default=30.0, gt=0)
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, description="Largest request body (413 past it).")
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024, description="Largest header section (431 past it).")
+    log_level: str = "INFO"
+    recost_chunk_jobs: int = Field(default=5_000, ge=1, le=100_000,
+                                   description="Jobs re-costed per transaction by a recost.")
+    recost_inline_max_jobs: int = Field(
+        default=20_000, ge=0, description="A recost of more jobs than this runs as an operation (202 + Location).")
+    operation_stale_seconds: int = Field(
+        default=120, ge=4, description="A running operation without a heartbeat for this long is marked failed.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_origins(cls, data: object) -> object:
+        if isinstance(data, dict):
+            raw = data.get("cors_origins")
+            if isinstance(raw, str):
+                data = {**data, "cors_origins": [o.strip() for o in raw.split(",") if o.strip()]}
+        return data
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env is Environment.production:
+            key = self.secret_key.get_secret_value()
+            if key == DEV_SECRET_KEY:
+                raise ValueError("JOBCOST_SECRET_KEY is the development key; set a secret of 32+ characters")
+            if len(key) < 32:
+                raise ValueError("JOBCOST_SECRET_KEY must be at least 32 characters in production")
+        if "*" in self.cors_origins:
+            raise ValueError("JOBCOST_CORS_ORIGINS may not be '*': list the origins that may call the API")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.production
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
+    return Settings()

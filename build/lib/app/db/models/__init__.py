@@ -1,0 +1,49 @@
+"""All ORM models, in one place, so that Alembic and every service see the same metadata."""
+
+from app.db.models.api_token import ApiToken, TokenScope
+from app.db.models.cost_snapshot import CostSnapshot
+from app.db.models.daily_cost import (
+    DailyGpuCost,
+    DailyModelCost,
+    DailyStatusCost,
+    DailyTeamCost,
+    DailyTeamGpuCost,
+    DailyTeamModelCost,
+    DailyTeamStatusCost,
+    DailyUsageCost,
+    MonthlyTeamModelCost,
+)
+from app.db.models.gpu_price import AliasKind, GpuPrice, NameAlias, PriceChange, RateOrigin
+from app.db.models.job import CostSource, Job, JobStatus
+from app.db.models.operation import Operation, OperationState
+from app.db.models.team import Team
+from app.db.models.user import Role, User, team_members
+
+__all__ = [
+    "AliasKind",
+    "ApiToken",
+    "CostSnapshot",
+    "CostSource",
+    "DailyGpuCost",
+    "DailyModelCost",
+    "DailyStatusCost",
+    "DailyTeamCost",
+    "DailyTeamGpuCost",
+    "DailyTeamModelCost",
+    "DailyTeamStatusCost",
+    "DailyUsageCost",
+    "GpuPrice",
+    "Job",
+    "JobStatus",
+    "MonthlyTeamModelCost",
+    "Operation",
+    "OperationState",
+    "NameAlias",
+    "PriceChange",
+    "RateOrigin",
+    "Role",
+    "Team",
+    "TokenScope",
+    "User",
+    "team_members",
+]

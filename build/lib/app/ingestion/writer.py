@@ -1,0 +1,175 @@
+"""The one staged write path of jobs, cost snapshots and daily rollups: ingest and recost both write through it.
+
+A caller costs and hashes its jobs (`stage_job`), sorts them by `job_id`, and hands them to `write_chunk` a
+chunk at a time, inside a transaction that holds the job writers' lock (`app.db.dialect.serialize_job_writers`).
+`write_chunk` stages the rows (COPY on PostgreSQL, executemany on SQLite) and merges them with a fixed number of
+set-based statements, however many jobs the chunk holds: new jobs are inserted, jobs stored with another content
+hash are updated and their snapshots replaced, and the rollups get the difference in the same transaction. A job
+whose content hash is unchanged is never written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, true, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.dialect import insert_for
+from app.db.models import CostSnapshot, Job
+from app.db.models.daily_cost import NONE_KEY
+from app.db.models.team import team_name_key
+from app.db.rollups import apply_rollup_delta, stage_leaving_snapshots, staged_snapshots
+from app.db.staging import STAGED_JOBS, STAGED_SNAPSHOTS, load_staging, reset_staging
+from app.db.types import usd_to_micros
+from app.ingestion.costing import JobCosting, cost_job, to_epoch_ms
+from app.ingestion.normalize import NormalizedJob
+from app.pricing.service import RateCard
+
+_JOBS = Job.__table__
+_SNAPSHOTS = CostSnapshot.__table__
+# The columns a changed job's row takes from its staged row (its id, job_id and created_at stay).
+UPDATED_ON_CHANGE = ("team_id", "user_name", "model_name", "gpu_type", "gpu_milli", "provider", "status",
+                     "submitted_at", "started_at", "ended_at", "observed_at", "billed_cost_micros", "cost_micros",
+                     "gpu_us", "cost_source", "labels", "content_hash", "updated_at")
+
+
+@dataclass(frozen=True, slots=True)
+class StagedJob:
+    """A job ready to write: its normalised record, its costing under a rate card, and the hash of both."""
+
+    job: NormalizedJob
+    costing: JobCosting
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkWrite:
+    """What `write_chunk` did: jobs `created`, and jobs `updated` (stored with another content hash)."""
+
+    created: int
+    updated: int
+
+
+def _ms(value: datetime | None) -> int | None:
+    return None if value is None else to_epoch_ms(value)
+
+
+def content_hash(job: NormalizedJob, costing: JobCosting) -> str:
+    """SHA-256 of everything an ingest writes for `job`: the normalised record (team by its key, the resolved
+    `observed_at`) and its costing. Equal hashes mean re-ingesting changes nothing; a new price in the rate card
+    changes the costing and so the hash."""
+    document = [
+        job.job_id, team_name_key(job.team), job.status.value, job.model_name, job.gpu_type, job.gpu_milli,
+        job.provider, job.user_name, _ms(job.submitted_at), _ms(job.started_at), _ms(job.ended_at),
+        _ms(job.observed_at), job.labels,
+        # A billed cost is the costing's cost with source "billed": hashed once, through the costing.
+        costing.cost_micros, costing.source.value, costing.gpu_us,
+        [[d.day.isoformat(), d.run_ms, d.gpu_us, d.cost_micros] for d in costing.days],
+    ]
+    encoded = json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def stage_job(job: NormalizedJob, rate_card: RateCard) -> StagedJob:
+    """`job` costed with the price points `rate_card` gives its (provider, GPU type), and hashed."""
+    prices = rate_card.points_for(job.provider, job.gpu_type)
+    costing = cost_job(start_ms=_ms(job.started_at), end_ms=_ms(job.run_end), gpu_milli=job.gpu_milli,
+                       billed_micros=None if job.billed_cost is None else usd_to_micros(job.billed_cost),
+                       prices=prices)
+    return StagedJob(job, costing, content_hash(job, costing))
+
+
+async def write_chunk(session: AsyncSession, chunk: Sequence[StagedJob], team_ids: dict[str, uuid.UUID],
+                      now: datetime, *, create: bool = True) -> ChunkWrite:
+    """Write one chunk (sorted by job_id, no id twice) through the staging tables. `team_ids` maps each job's
+    team name key to its team's id; `now` is the `created_at`/`updated_at` of the rows written. The caller's
+    transaction must hold the job writers' lock (`serialize_job_writers`): the statements below each see the rows
+    as they are when they run, so the merges of two writers must not interleave. The session is flushed, never
+    committed. `create=False` (a recost: every job of the chunk is stored, and the lock keeps it so) skips the
+    insert of new jobs.
+
+    1. The chunk's job rows are staged (COPY on PostgreSQL, executemany on SQLite).
+    2. New jobs: `INSERT … SELECT … ON CONFLICT (job_id) DO NOTHING RETURNING`.
+    3. When some jobs of the chunk were stored already: the stored snapshots of those whose content hash differs
+       (changed jobs) are staged as leaving (`sign` -1), then their rows are updated from the staged ones
+       (`UPDATE … FROM … RETURNING`).
+    4. The new snapshots of created and changed jobs are staged (`sign` +1); the daily rollups get the staged
+       snapshots, new ones added and leaving ones subtracted, in one statement per grain.
+    5. The changed jobs' old snapshots are deleted, and the new ones inserted. Unchanged jobs are never written,
+       not even `updated_at`.
+    """
+    await reset_staging(session, STAGED_JOBS, STAGED_SNAPSHOTS)
+    proposed = {p.job.job_id: uuid.uuid4() for p in chunk}
+    team_of = {p.job.job_id: team_ids[team_name_key(p.job.team)] for p in chunk}
+    await load_staging(session, STAGED_JOBS,
+                       [job_row(p, proposed[p.job.job_id], team_of[p.job.job_id], now) for p in chunk])
+    staged = STAGED_JOBS.c
+    columns = [c.name for c in STAGED_JOBS.columns]
+    created: Sequence[Any] = ()
+    if create:
+        new_jobs = (insert_for(session, _JOBS)
+                    .from_select(columns, select(*staged).where(true()).order_by(staged.job_id))
+                    .on_conflict_do_nothing(index_elements=[_JOBS.c.job_id])
+                    .returning(_JOBS.c.id, _JOBS.c.job_id))
+        created = (await session.execute(new_jobs)).all()
+    changed: Sequence[Any] = ()
+    if len(created) < len(chunk):
+        differs = (_JOBS.c.job_id == staged.job_id) & (_JOBS.c.content_hash != staged.content_hash)
+        await stage_leaving_snapshots(session, select(_JOBS.c.id).where(differs))
+        changed = (await session.execute(
+            update(_JOBS).where(differs).values({name: staged[name] for name in UPDATED_ON_CHANGE})
+            .returning(_JOBS.c.id, _JOBS.c.job_id))).all()
+    written = {job_id: pk for pk, job_id in [*created, *changed]}
+    snapshots = [row for p in chunk if p.job.job_id in written
+                 for row in snapshot_rows(p, written[p.job.job_id], team_of[p.job.job_id])]
+    await load_staging(session, STAGED_SNAPSHOTS, snapshots)
+    if snapshots or changed:
+        await apply_rollup_delta(session, staged_snapshots())
+    if changed:
+        leaving = select(STAGED_SNAPSHOTS.c.job_pk).where(STAGED_SNAPSHOTS.c.sign < 0)
+        await session.execute(delete(CostSnapshot).where(CostSnapshot.job_pk.in_(leaving.scalar_subquery())))
+    if snapshots:
+        snapshot_columns = [c.name for c in _SNAPSHOTS.columns]
+        await session.execute(_SNAPSHOTS.insert().from_select(
+            snapshot_columns, select(*(STAGED_SNAPSHOTS.c[name] for name in snapshot_columns))
+            .where(STAGED_SNAPSHOTS.c.sign > 0)))
+    return ChunkWrite(len(created), len(changed))
+
+
+def job_row(p: StagedJob, pk: uuid.UUID, team_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+    """The `jobs` row of `p` (money as micro-USD integers), with id `pk` if it is new."""
+    job, costing = p.job, p.costing
+    return {
+        "id": pk, "job_id": job.job_id, "team_id": team_id, "user_name": job.user_name,
+        "model_name": job.model_name, "gpu_type": job.gpu_type, "gpu_milli": job.gpu_milli,
+        "provider": job.provider, "status": job.status.value, "submitted_at": job.submitted_at,
+        "started_at": job.started_at, "ended_at": job.ended_at, "observed_at": job.observed_at,
+        "billed_cost_micros": None if job.billed_cost is None else usd_to_micros(job.billed_cost),
+        "cost_micros": costing.cost_micros, "gpu_us": costing.gpu_us, "cost_source": costing.source.value,
+        "labels": job.labels, "content_hash": p.content_hash, "created_at": now, "updated_at": now,
+    }
+
+
+def snapshot_rows(p: StagedJob, job_pk: uuid.UUID, team_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The staged snapshots of one job: its days, with its rollup keys; its first day, and its first day of
+    each month, are flagged (its days come in order)."""
+    job = p.job
+    keys = {"team_id": team_id, "model_key": job.model_name or NONE_KEY,
+            "gpu_type_key": job.gpu_type or NONE_KEY, "provider_key": job.provider or NONE_KEY,
+            "user_key": job.user_name or NONE_KEY, "status_key": job.status.value}
+    rows = []
+    month = None
+    for i, d in enumerate(p.costing.days):
+        day_month = d.day.replace(day=1)
+        rows.append({"job_pk": job_pk, "day": d.day, "run_ms": d.run_ms, "gpu_us": d.gpu_us,
+                     "cost_micros": d.cost_micros, "first_day": int(i == 0), "month": day_month,
+                     "first_in_month": int(day_month != month), "sign": 1, **keys})
+        month = day_month
+    return rows

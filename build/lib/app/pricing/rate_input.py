@@ -1,0 +1,105 @@
+"""What a rate card change asks for, read into canonical names: rates (`RateFields` of `app.pricing.rate_rules`,
+the same rules for the API and for files) and aliases. Pure: the aliases in force are passed in."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from app.pricing.aliases import NameResolver
+from app.pricing.errors import RateInputError
+from app.pricing.rate_rules import ANY_PROVIDER, NAME_MAX
+
+MAX_RATES = 1_000  # in one request
+ALIAS_SPELLING_MAX = 255
+MAX_ALIASES = 1_000
+
+
+class RateLike(Protocol):
+    """A rate as given: a `RateFields` (API) or a `FileRate` (file) fits."""
+
+    @property
+    def provider(self) -> str: ...
+    @property
+    def gpu_type(self) -> str: ...
+    @property
+    def usd_per_gpu_hour(self) -> Decimal: ...
+    @property
+    def valid_from(self) -> datetime: ...
+    @property
+    def valid_to(self) -> datetime | None: ...
+    @property
+    def note(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RateInput:
+    """One new rate, names canonical (`provider` may be `*`); `index` is its place in the request."""
+
+    index: int
+    provider: str
+    gpu_type: str
+    usd_per_gpu_hour: Decimal
+    valid_from: datetime
+    valid_to: datetime | None
+    note: str | None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.provider, self.gpu_type)
+
+
+def read_rates(rates: Sequence[RateLike], names: NameResolver) -> list[RateInput]:
+    """`rates` with canonical names (through `names`, as ingest reads jobs' names). Raises RateInputError naming
+    `rates.<i>.<field>` for a name too long once canonical or a GPU type `*`, and for an empty or too long list."""
+    errors: list[dict[str, Any]] = []
+    if not rates or len(rates) > MAX_RATES:
+        raise RateInputError([_error(("rates",), f"give 1 to {MAX_RATES} rates", "length")])
+    read = []
+    for i, rate in enumerate(rates):
+        provider = ANY_PROVIDER if rate.provider.strip() == ANY_PROVIDER else names.canonical_provider(rate.provider)
+        gpu_type = names.canonical_gpu_type(rate.gpu_type)
+        if rate.gpu_type.strip() == ANY_PROVIDER:
+            errors.append(_error(("rates", i, "gpu_type"), "must name a GPU type (`*` is for providers only)",
+                                 "value_error"))
+        for field, value in (("provider", provider), ("gpu_type", gpu_type)):
+            if len(value) > NAME_MAX:
+                errors.append(_error(("rates", i, field), f"is {value!r} once canonical: at most {NAME_MAX} "
+                                                          "characters", "string_too_long"))
+        read.append(RateInput(i, provider, gpu_type, rate.usd_per_gpu_hour, rate.valid_from, rate.valid_to,
+                              rate.note))
+    if errors:
+        raise RateInputError(errors)
+    return read
+
+
+def read_aliases(kind: str, aliases: Mapping[str, str], canonical: Any) -> dict[str, str]:
+    """`aliases` (spelling → name) of `kind` as case-folded spelling → canonical name (`canonical(name)` makes a
+    target canonical, so an alias may point at another spelling). Raises RateInputError naming `<kind>.<spelling>`
+    for an empty spelling or name, or one too long."""
+    errors: list[dict[str, Any]] = []
+    read: dict[str, str] = {}
+    if len(aliases) > MAX_ALIASES:
+        errors.append(_error((kind,), f"at most {MAX_ALIASES} aliases in one request", "too_long"))
+    for spelling, target in aliases.items():
+        key = spelling.strip().casefold()
+        if not key or len(key) > ALIAS_SPELLING_MAX:
+            errors.append(_error((kind, spelling), f"the spelling must have 1 to {ALIAS_SPELLING_MAX} characters",
+                                 "string_too_long" if key else "string_too_short"))
+            continue
+        name = canonical(target) if isinstance(target, str) and target.strip() else ""
+        if not name or len(name) > NAME_MAX or name == ANY_PROVIDER:
+            errors.append(_error((kind, spelling), f"must map to a name of 1 to {NAME_MAX} characters (not `*`)",
+                                 "value_error"))
+            continue
+        read[key] = name
+    if errors:
+        raise RateInputError(errors)
+    return read
+
+
+def _error(loc: tuple[Any, ...], msg: str, kind: str) -> dict[str, Any]:
+    return {"loc": ["body", *loc], "msg": msg, "type": kind}

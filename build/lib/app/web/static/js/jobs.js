@@ -1,0 +1,197 @@
+// Jobs: the filterable table of `GET /api/v1/jobs` with cursor paging ("Load more" follows `next_cursor`), and a
+// job's page (`GET /api/v1/jobs/{job_id}?include=snapshots`) with its cost per UTC day.
+
+import { get } from "./api.js";
+import { draw, PALETTE, placeholder } from "./charts.js";
+import { count, day, esc, hours, money, plotNumber, timestamp } from "./format.js";
+import { setParams } from "./nav.js";
+import { addDays } from "./window.js";
+
+const PAGE = 50; // jobs per request unless the page's `per_page` (1–100) says otherwise
+const STATUSES = ["queued", "running", "succeeded", "failed", "cancelled", "preempted"];
+const TEXT_FILTERS = [
+  { key: "team", label: "Team" }, { key: "model_name", label: "Model" }, { key: "gpu_type", label: "GPU type" },
+  { key: "provider", label: "Provider" }, { key: "user", label: "User" },
+];
+// [field, header, how shown, how compared]
+const COLUMNS = [
+  ["job_id", "Job", (j) => `<a href="#/job?id=${encodeURIComponent(j.job_id)}">${esc(j.job_id)}</a>`, "text"],
+  ["team", "Team", (j) => esc(j.team.name), "text"],
+  ["status", "Status", (j) => esc(j.status), "text"],
+  ["model_name", "Model", (j) => esc(j.model_name ?? ""), "text"],
+  ["gpu_type", "GPUs", (j) => esc(`${j.gpu_count} × ${j.gpu_type ?? "?"}`), "text"],
+  ["provider", "Provider", (j) => esc(j.provider ?? ""), "text"],
+  ["user", "User", (j) => esc(j.user ?? ""), "text"],
+  ["started_at", "Started (UTC)", (j) => esc(timestamp(j.started_at, true)), "text"],
+  ["gpu_hours", "GPU-hours", (j) => hours(j.gpu_hours), "number"],
+  ["cost", "Cost (USD)", (j) => (j.cost === null ? '<span class="muted">unpriced</span>' : money(j.cost)), "number"],
+];
+const NUMERIC = new Set(COLUMNS.filter((c) => c[3] === "number").map((c) => c[0]));
+
+function valueOf(job, field) {
+  if (field === "team") return job.team.name;
+  return job[field];
+}
+
+function compareJobs(field, direction) {
+  return (a, b) => {
+    let x = valueOf(a, field);
+    let y = valueOf(b, field);
+    if (x === null || x === undefined) return 1; // missing last, whichever the direction
+    if (y === null || y === undefined) return -1;
+    let order;
+    if (NUMERIC.has(field)) order = Number(x) - Number(y); // ordering only; figures shown from the strings
+    else order = String(x).localeCompare(String(y), undefined, { sensitivity: "base", numeric: true });
+    return direction === "ascending" ? order : -order;
+  };
+}
+
+/** The API's filters from the page's parameters (days become RFC 3339 instants at 00:00 UTC). */
+function apiFilters(params) {
+  const filters = {};
+  for (const { key } of TEXT_FILTERS) if (params.get(key)) filters[key] = params.get(key);
+  if (params.get("status")) filters.status = params.get("status");
+  if (params.get("from")) filters.started_after = `${params.get("from")}T00:00:00Z`;
+  if (params.get("to")) filters.started_before = `${addDays(params.get("to"), 1)}T00:00:00Z`;
+  return filters;
+}
+
+function filterForm(params) {
+  const texts = TEXT_FILTERS.map(({ key, label }) =>
+    `<label>${label} <input name="${key}" value="${esc(params.get(key) ?? "")}" autocomplete="off"></label>`).join("");
+  const statuses = ["", ...STATUSES].map((s) =>
+    `<option value="${s}"${params.get("status") === s ? " selected" : ""}>${s || "Any"}</option>`).join("");
+  return `
+    <form class="controls" id="jobs-filters" aria-label="Filters">
+      ${texts}
+      <label>Status <select name="status">${statuses}</select></label>
+      <label>Started from <input type="date" name="from" value="${esc(params.get("from") ?? "")}"></label>
+      <label>Started to <input type="date" name="to" value="${esc(params.get("to") ?? "")}"></label>
+      <button type="submit">Apply</button>
+      <button type="reset" class="secondary" id="jobs-clear">Clear</button>
+    </form>`;
+}
+
+/** Draw the Jobs table for the hash's filters into `main`. */
+export async function renderJobs(main, params) {
+  main.innerHTML = `<h1>Jobs</h1>${filterForm(params)}
+    <p class="muted" id="jobs-count" role="status"></p>
+    <div class="table-wrap"><table id="jobs-table" class="sortable">
+      <thead><tr>${COLUMNS.map(([field, header]) => `<th scope="col"${NUMERIC.has(field) ? ' class="num"' : ""}
+        aria-sort="none"><button type="button" data-sort="${field}">${header}</button></th>`).join("")}</tr></thead>
+      <tbody></tbody></table></div>
+    <p class="muted small">The API lists the newest start first; a column's button sorts the jobs loaded so far.</p>
+    <button type="button" id="jobs-more" hidden>Load more</button>`;
+  const form = document.getElementById("jobs-filters");
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const next = Object.fromEntries([...new FormData(form)].filter(([, v]) => v));
+    if (params.get("per_page")) next.per_page = params.get("per_page");
+    setParams("jobs", next);
+    renderJobs(main, new URLSearchParams(next));
+  });
+  form.addEventListener("reset", (event) => {
+    event.preventDefault();
+    setParams("jobs", {});
+    renderJobs(main, new URLSearchParams());
+  });
+
+  const filters = apiFilters(params);
+  const perPage = Math.min(100, Math.max(1, Number(params.get("per_page")) || PAGE));
+  const loaded = [];
+  let sort = null; // [field, direction]
+  let total = null;
+  const body = main.querySelector("#jobs-table tbody");
+  const more = document.getElementById("jobs-more");
+  let cursor = null;
+
+  function paint() {
+    const rows = sort ? [...loaded].sort(compareJobs(...sort)) : loaded;
+    body.innerHTML = rows.map((job) => `<tr>${COLUMNS.map(([field, , show]) =>
+      `<td${NUMERIC.has(field) ? ' class="num"' : ""}>${show(job)}</td>`).join("")}</tr>`).join("")
+      || `<tr><td colspan="${COLUMNS.length}" class="empty">No job matches these filters.</td></tr>`;
+    document.getElementById("jobs-count").textContent =
+      `Showing ${count(loaded.length)} of ${total === null ? "?" : count(total)} job${total === 1 ? "" : "s"}.`;
+  }
+
+  async function load() {
+    more.disabled = true;
+    const page = await get("jobs", cursor ? { ...filters, cursor, limit: perPage } : { ...filters, limit: perPage });
+    if (page.total !== null && page.total !== undefined) total = page.total;
+    loaded.push(...page.jobs);
+    cursor = page.next_cursor;
+    more.hidden = !cursor;
+    more.disabled = false;
+    paint();
+    main.dataset.loaded = "true";
+  }
+
+  main.querySelector("#jobs-table thead").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-sort]");
+    if (!button) return;
+    const field = button.dataset.sort;
+    const direction = sort && sort[0] === field && sort[1] === "ascending" ? "descending" : "ascending";
+    sort = [field, direction];
+    for (const th of main.querySelectorAll("#jobs-table th")) th.setAttribute("aria-sort", "none");
+    button.parentElement.setAttribute("aria-sort", direction);
+    paint();
+  });
+  more.addEventListener("click", () => load().catch((failure) => {
+    more.insertAdjacentHTML("afterend", `<p class="error" role="alert">${esc(failure.message)}</p>`);
+  }));
+  await load();
+}
+
+function jobPath(jobId) {
+  return jobId.split("/").map(encodeURIComponent).join("/");
+}
+
+/** Draw one job (`#/job?id=JOB_ID`) with its daily snapshots. */
+export async function renderJob(main, params) {
+  const jobId = params.get("id") ?? "";
+  main.innerHTML = `<p><a href="#/jobs">← Jobs</a></p><h1>Job <code>${esc(jobId)}</code></h1><div id="job"></div>`;
+  let job;
+  try {
+    job = await get(`jobs/${jobPath(jobId)}`, { include: "snapshots" });
+  } catch (failure) {
+    if (failure.status === 404) {
+      document.getElementById("job").innerHTML = `<p class="notice">No job ${esc(jobId)} that you can read.</p>`;
+      main.dataset.loaded = "true";
+      return;
+    }
+    throw failure;
+  }
+  const facts = [
+    ["Team", esc(job.team.name)], ["Status", esc(job.status)], ["Model", esc(job.model_name ?? "—")],
+    ["GPU type", esc(job.gpu_type ?? "—")], ["GPUs", esc(job.gpu_count)], ["Provider", esc(job.provider ?? "—")],
+    ["User", esc(job.user ?? "—")], ["Submitted", esc(timestamp(job.submitted_at) || "—")],
+    ["Started", esc(timestamp(job.started_at) || "—")], ["Ended", esc(timestamp(job.ended_at) || "—")],
+    ["GPU-hours", hours(job.gpu_hours)], ["Cost", job.cost === null ? "unpriced" : `${money(job.cost)} USD`],
+    ["Billed cost", job.billed_cost === null ? "—" : `${money(job.billed_cost)} USD`], ["Cost source", esc(job.cost_source)],
+    ["Labels", Object.entries(job.labels).map(([k, v]) => `<code>${esc(k)}=${esc(v)}</code>`).join(" ") || "—"],
+  ];
+  const snapshots = job.snapshots ?? [];
+  document.getElementById("job").innerHTML = `
+    <section class="panel"><dl class="facts">${facts.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("")}</dl></section>
+    <section class="panel"><h2>Cost per UTC day</h2><div class="chart" id="chart-job"></div>
+      <div class="table-wrap"><table id="snapshots-table"><thead><tr><th scope="col">UTC day</th>
+        <th scope="col" class="num">GPU-hours</th><th scope="col" class="num">Cost (USD)</th></tr></thead>
+        <tbody>${snapshots.map((s) => `<tr><td>${esc(s.day)}</td><td class="num">${hours(s.gpu_hours)}</td>
+          <td class="num">${s.cost === null ? "unpriced" : money(s.cost)}</td></tr>`).join("")}</tbody></table></div>
+    </section>`;
+  const chart = document.getElementById("chart-job");
+  if (!snapshots.length || job.cost === null) {
+    placeholder(chart, snapshots.length ? "Unpriced: no cost to chart." : "The job has not run on any day yet.");
+  } else {
+    await draw(chart, [{
+      type: "bar", x: snapshots.map((s) => day(s.day)), y: snapshots.map((s) => plotNumber(s.cost)),
+      customdata: snapshots.map((s) => money(s.cost)), marker: { color: PALETTE[0] },
+      hovertemplate: "%{x}: %{customdata}<extra></extra>",
+    }], {
+      height: 260, showlegend: false, bargap: 0.35,
+      xaxis: { title: { text: "UTC day" }, type: "category" }, // one bar per day, however few
+      yaxis: { title: { text: "Cost (USD)" }, tickprefix: "$", tickformat: ",.0f", rangemode: "tozero" },
+    }, `Bar chart of the job's cost on each of ${snapshots.length} UTC days`);
+  }
+  main.dataset.loaded = "true";
+}
