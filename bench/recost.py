@@ -226,7 +226,7 @@ async def main(ns: list[int], seed: int, chunk: int, pg_url: str, profile: bool)
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", default="100000,300000", help="comma-separated job counts")
-    parser.add_argument("--chunk", type=int, default=5_000, help="jobs per recost chunk (JOBCOST_RECOST_CHUNK_JOBS)")
+    parser.add_argument("--chunk", type=int, default=10_000, help="jobs per recost chunk (JOBCOST_RECOST_CHUNK_JOBS)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--pg-url", default=s.DEFAULT_PG_URL)
     parser.add_argument("--profile", action="store_true", help="also profile an in-process recost of the first N")

@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, description="Largest request body (413 past it).")
     max_header_bytes: int = Field(default=16 * 1024, ge=1024, description="Largest header section (431 past it).")
     log_level: str = "INFO"
-    recost_chunk_jobs: int = Field(default=5_000, ge=1, le=100_000,
+    recost_chunk_jobs: int = Field(default=10_000, ge=1, le=100_000,
                                    description="Jobs re-costed per transaction by a recost.")
     recost_inline_max_jobs: int = Field(
         default=20_000, ge=0, description="A recost of more jobs than this runs as an operation (202 + Location).")

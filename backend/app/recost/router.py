@@ -38,7 +38,7 @@ def recost_answer(outcome: RecostOutcome, response: Response) -> RecostAnswer:
 async def recost(admin: AdminUser, session: SessionDep, runner: RecostRunnerDep, response: Response,
                  body: RecostRequest | None = None) -> RecostAnswer:
     """Reprice every non-billed job whose run reaches `since` (a UTC day; every job without it) with the rate
-    card as it is now, in chunks of a few thousand jobs, each its own transaction: snapshots and daily rollups
+    card as it is now, in chunks of 10,000 jobs (a setting), each its own transaction: snapshots and daily rollups
     change with their jobs. Billed jobs never change. Idempotent: a second call changes nothing.
 
     200 with `recost` (`jobs_recosted`, `cost_before`/`cost_after` in USD, `unpriced_gpu_hours_before`/`_after`)

@@ -1,8 +1,8 @@
 """Recosting: re-price the stored jobs a rate card change can touch, in bounded chunks, through the staged write
 path of ingest (`app.ingestion.writer`).
 
-`Recoster.run(scopes)` walks the non-billed jobs in scope in `job_id` order, a chunk (`recost_chunk_jobs`, a few
-thousand) at a time. Each chunk is one transaction of its own that
+`Recoster.run(scopes)` walks the non-billed jobs in scope in `job_id` order, a chunk (`recost_chunk_jobs`, 10,000
+jobs by default) at a time. Each chunk is one transaction of its own that
 1. takes the job writers' lock (`serialize_job_writers`; an ingest running meanwhile waits, or is waited for),
 2. selects the chunk's jobs after the keyset cursor, once, as they are now,
 3. loads the rate card and the aliases as they are now (`load_rate_card`, `load_name_resolver_or_catalog`),
@@ -40,7 +40,7 @@ from app.recost.selection import chunk_rows, count_in_scope, normalized_job
 
 logger = logging.getLogger("jobcost.recost")
 
-DEFAULT_CHUNK_JOBS = 5_000
+DEFAULT_CHUNK_JOBS = 10_000  # as ingest's chunk (STAGE_ROWS): bench/README.md, recost.py
 
 # Called after each chunk commits with (jobs done, jobs in scope when the recost began).
 Progress = Callable[[int, int], Awaitable[None]]
