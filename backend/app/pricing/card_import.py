@@ -14,12 +14,13 @@ closes an open-ended rate when a later one is added): "until the next rate" is w
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +29,7 @@ from app.core.errors import ConflictError, UnprocessableError
 from app.core.money import six_places
 from app.db.models import NameAlias, RateOrigin
 from app.pricing.catalog import default_catalog
+from app.pricing.errors import RateInputError
 from app.pricing.rate_file import FileRate, Problem, RateFile
 from app.pricing.rate_input import read_rates
 from app.pricing.rates import AddOutcome, AliasOutcome, RateCardService
@@ -162,8 +164,11 @@ async def import_card(session: AsyncSession, card: RateFile, created_by: str) ->
     current_aliases = await _custom_aliases(session)
     plan = plan_import(RateFile((), card.gpu_type_aliases, card.provider_aliases), [], current_aliases)
     if plan.gpu_type_aliases or plan.provider_aliases:
-        outcome.aliases = await service.set_aliases(gpu_type=plan.gpu_type_aliases, provider=plan.provider_aliases,
-                                                    created_by=created_by)
+        try:
+            outcome.aliases = await service.set_aliases(gpu_type=plan.gpu_type_aliases,
+                                                        provider=plan.provider_aliases, created_by=created_by)
+        except RateInputError as exc:
+            raise CardFileError([_alias_problem(error) for error in exc.extra["errors"]]) from None
     if not card.rates:
         return outcome
     where = card.where or tuple(f"rates[{i}]" for i in range(len(card.rates)))
@@ -178,9 +183,14 @@ async def import_card(session: AsyncSession, card: RateFile, created_by: str) ->
     return outcome
 
 
-async def _read_names(session: AsyncSession, card: RateFile, where: tuple[str, ...]) -> list[FileRate]:
-    from app.pricing.errors import RateInputError
+def _alias_problem(error: Mapping[str, Any]) -> Problem:
+    """A refused alias (loc `body`, kind, spelling) named as the file names it: `aliases.<kind>."<spelling>"`."""
+    kind, *spelling = error["loc"][1:]
+    where = f"aliases.{kind}" + "".join(f".{json.dumps(str(s), ensure_ascii=False)}" for s in spelling)
+    return Problem(where, None, error["msg"])
 
+
+async def _read_names(session: AsyncSession, card: RateFile, where: tuple[str, ...]) -> list[FileRate]:
     names = await load_name_resolver_or_catalog(session, default_catalog())
     try:
         read = read_rates(card.rates, names)

@@ -226,8 +226,7 @@ def prices_add(
             "valid_from": valid_from, "valid_to": valid_to, "note": note})
     except ValidationError as exc:
         error = exc.errors(include_url=False, include_input=False)[0]
-        name = str(error["loc"][0]) if error["loc"] else "valid_to"
-        _usage(f"--{name.replace('_', '-')}: {error['msg'].removeprefix('valid_to: ')}")
+        _usage(f"--{str(error['loc'][0]).replace('_', '-')}: {error['msg']}")
     actor = _actor(as_)
 
     async def work(session: AsyncSession) -> Any:

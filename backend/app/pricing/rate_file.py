@@ -134,8 +134,6 @@ def _validate(raw: Mapping[str, Any], where: str, line_of: Any, problems: list[P
                 message = "is required"
             elif error["type"] == "extra_forbidden":
                 message = f"unknown (the fields are {', '.join(COLUMNS)})"
-            elif name is None and error["type"] == "valid_to":
-                name, message = "valid_to", message.removeprefix("valid_to: ")
             problems.append(Problem(line_of(name), name, message))
         return None
     return FileRate(fields.provider, fields.gpu_type, fields.usd_per_gpu_hour, fields.valid_from,

@@ -9,6 +9,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from pydantic_core import PydanticCustomError
+
+from app.ingestion.field_rules import clean_text
 from app.pricing.aliases import NameResolver
 from app.pricing.errors import RateInputError
 from app.pricing.rate_rules import ANY_PROVIDER, NAME_MAX
@@ -76,12 +79,16 @@ def read_rates(rates: Sequence[RateLike], names: NameResolver) -> list[RateInput
     return read
 
 
-def read_aliases(kind: str, aliases: Mapping[str, str], canonical: Any) -> dict[str, str]:
+def read_aliases(kind: str, aliases: Mapping[str, str], canonical: Any,
+                 in_force: Mapping[str, str] | None = None) -> dict[str, str]:
     """`aliases` (spelling → name) of `kind` as case-folded spelling → canonical name (`canonical(name)` makes a
     target canonical, so an alias may point at another spelling). Raises RateInputError naming `<kind>.<spelling>`
-    for an empty spelling or name, or one too long."""
+    for an empty spelling or name, one too long, a spelling with control or invisible characters, and (given the
+    aliases `in_force`, case-folded spelling → name) an alias that would make a chain or a cycle: a spelling is
+    read once, so a name must not itself be a spelling of another name."""
     errors: list[dict[str, Any]] = []
     read: dict[str, str] = {}
+    given: dict[str, str] = {}
     if len(aliases) > MAX_ALIASES:
         errors.append(_error((kind,), f"at most {MAX_ALIASES} aliases in one request", "too_long"))
     for spelling, target in aliases.items():
@@ -90,15 +97,48 @@ def read_aliases(kind: str, aliases: Mapping[str, str], canonical: Any) -> dict[
             errors.append(_error((kind, spelling), f"the spelling must have 1 to {ALIAS_SPELLING_MAX} characters",
                                  "string_too_long" if key else "string_too_short"))
             continue
+        try:
+            clean_text(spelling, ALIAS_SPELLING_MAX, normalize=False)
+        except PydanticCustomError as exc:
+            errors.append(_error((kind, spelling), exc.message(), exc.type))
+            continue
         name = canonical(target) if isinstance(target, str) and target.strip() else ""
         if not name or len(name) > NAME_MAX or name == ANY_PROVIDER:
             errors.append(_error((kind, spelling), f"must map to a name of 1 to {NAME_MAX} characters (not `*`)",
                                  "value_error"))
             continue
         read[key] = name
+        given[key] = spelling
+    errors.extend(_chains(kind, read, given, in_force or {}))
     if errors:
         raise RateInputError(errors)
     return read
+
+
+def _chains(kind: str, read: Mapping[str, str], given: Mapping[str, str],
+            in_force: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Errors for aliases `read` that, with those `in_force`, map a spelling to a name that is itself a spelling
+    of another name (`a` → `b` → `c`, or `a` → `b` → `a`): names are read through one alias, not a chain."""
+    merged = {**in_force, **read}
+    errors = []
+    for key, name in read.items():
+        onward = merged.get(name.casefold())
+        if onward is not None and onward != name:
+            errors.append(_error((kind, given[key]), f"maps to {name!r}, which is itself a spelling of {onward!r}: "
+                                                     f"map it to {onward!r} (an alias is read once, not in a chain)",
+                                 "alias_chain"))
+    for key, name in read.items():
+        if name.casefold() == key:
+            continue
+        pointing = sorted(spelling for spelling, target in merged.items()
+                          if spelling not in read and spelling != key and target.casefold() == key)
+        if pointing:
+            shown = ", ".join(repr(s) for s in pointing[:5]) + (f" and {len(pointing) - 5} more"
+                                                                 if len(pointing) > 5 else "")
+            errors.append(_error((kind, given[key]), f"is the name that {shown} map to: map them to {name!r} too, "
+                                                     "in the same request (an alias is read once, not in a chain)",
+                                 "alias_chain"))
+    return errors
 
 
 def _error(loc: tuple[Any, ...], msg: str, kind: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from app.ingestion.normalize import optional_text, parse_cost, parse_instant, required_text
@@ -20,7 +20,12 @@ Note = optional_text(NOTE_MAX)
 
 def _rate_amount(value: Any) -> Decimal:
     """USD per GPU-hour: more than 0, at most 6 decimal places, under 10^12 (ingest's money rule, minus 0)."""
-    amount = parse_cost(value)
+    try:
+        amount = parse_cost(value)
+    except PydanticCustomError as exc:
+        if exc.type == "greater_than_equal":  # ingest's "0 or more (credits and refunds…)" is for jobs' costs
+            raise PydanticCustomError("greater_than", "must be more than 0") from None
+        raise
     if amount <= 0:
         raise PydanticCustomError("greater_than", "must be more than 0")
     return amount
@@ -34,7 +39,7 @@ def _optional_instant(value: Any) -> datetime | None:
 
 class RateFields(BaseModel):
     """One rate as a file (or a request) gives it, checked field by field; `valid_to` must come after
-    `valid_from`. Raises pydantic's ValidationError, one entry per bad field."""
+    `valid_from` (an error at `valid_to`). Raises pydantic's ValidationError, one entry per bad field."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -45,8 +50,11 @@ class RateFields(BaseModel):
     valid_to: Annotated[datetime | None, BeforeValidator(_optional_instant)] = None
     note: Note = None
 
-    @model_validator(mode="after")
-    def _ends_after_start(self) -> RateFields:
-        if self.valid_to is not None and self.valid_to <= self.valid_from:
-            raise PydanticCustomError("valid_to", "valid_to: must be after valid_from")
-        return self
+    @field_validator("valid_to")
+    @classmethod
+    def _ends_after_start(cls, valid_to: datetime | None, info: ValidationInfo) -> datetime | None:
+        # A field validator, so the error's loc names `valid_to` (skipped when valid_from was itself refused).
+        valid_from = info.data.get("valid_from")
+        if valid_to is not None and valid_from is not None and valid_to <= valid_from:
+            raise PydanticCustomError("valid_to", "must be after valid_from")
+        return valid_to

@@ -35,7 +35,7 @@ from app.db.dialect import insert_for, serialize_job_writers
 from app.db.models import AliasKind, GpuPrice, NameAlias, RateOrigin
 from app.pricing.catalog import PriceCatalog, default_catalog
 from app.pricing.changes import ChangePage, alias_json, list_changes, log_change, rate_json
-from app.pricing.errors import CatalogRateError, RateConflictError, RateNotFoundError
+from app.pricing.errors import CatalogRateError, RateConflictError, RateInputError, RateNotFoundError
 from app.pricing.rate_input import RateInput, RateLike, read_aliases, read_rates
 from app.pricing.rate_rules import ANY_PROVIDER
 from app.pricing.scopes import RecostScope
@@ -211,8 +211,17 @@ class RateCardService:
         provider)."""
         await serialize_job_writers(self.session)
         names = await load_name_resolver_or_catalog(self.session, self.catalog)
-        wanted = {AliasKind.gpu_type: read_aliases("gpu_type", gpu_type or {}, names.canonical_gpu_type),
-                  AliasKind.provider: read_aliases("provider", provider or {}, names.canonical_provider)}
+        wanted: dict[AliasKind, dict[str, str]] = {}
+        errors: list[dict[str, object]] = []
+        for kind, given, read, in_force in (
+                (AliasKind.gpu_type, gpu_type, names.canonical_gpu_type, names.gpu_type_aliases),
+                (AliasKind.provider, provider, names.canonical_provider, names.provider_aliases)):
+            try:
+                wanted[kind] = read_aliases(str(kind), given or {}, read, in_force)
+            except RateInputError as exc:  # both kinds' errors, in one answer
+                errors.extend(exc.extra["errors"])
+        if errors:
+            raise RateInputError(errors)
         outcome = AliasOutcome()
         now = utcnow()
         for kind, table in wanted.items():

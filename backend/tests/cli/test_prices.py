@@ -113,6 +113,22 @@ def test_a_gpu_type_star_is_named_by_its_line(fresh_db: ScratchDatabase, tmp_pat
     assert _rates(fresh_db.url) == []
 
 
+def test_bad_aliases_of_a_card_are_named_and_refuse_the_file(fresh_db: ScratchDatabase, tmp_path: Path) -> None:
+    card = tmp_path / "card.toml"
+    card.write_text('[[rates]]\nprovider = "onprem"\ngpu_type = "QA"\nusd_per_gpu_hour = "1"\n'
+                    'valid_from = 2019-01-01T00:00:00Z\n\n[aliases.gpu_type]\nQA = "QB"\nQB = "QA"\n\n'
+                    '[aliases.provider]\ndc = "*"\n')
+
+    result = invoke("prices", "import", str(card), "--database-url", fresh_db.url)
+
+    assert result.exit_code == 2, result.output
+    assert 'aliases.gpu_type."QA": maps to \'QB\', which is itself a spelling of \'QA\'' in result.stderr
+    assert 'aliases.gpu_type."QB": maps to \'QA\'' in result.stderr
+    assert 'aliases.provider."dc": must map to a name' in result.stderr
+    assert "Traceback" not in result.output
+    assert _rates(fresh_db.url) == []
+
+
 def test_more_than_a_thousand_rates_are_refused(fresh_db: ScratchDatabase, tmp_path: Path) -> None:
     card = tmp_path / "big.csv"
     card.write_text(HEADER + "".join(f"onprem,GPU{i},1,2019-01-01T00:00:00Z,,\n" for i in range(1001)))
