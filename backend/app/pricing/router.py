@@ -6,6 +6,7 @@ recost's report, or 202 with the `Location` of an operation when the work is lon
 from __future__ import annotations
 
 import uuid
+from datetime import UTC
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
@@ -64,7 +65,7 @@ async def get_prices(_: CurrentUser, session: SessionDep,
     a job's (provider, GPU type) at an instant, most specific first: a custom rate for the pair > a catalog rate
     for it > a custom `*` rate for the GPU type > a catalog `*` rate; a MIG slice with none of its own costs g/7
     of its parent GPU's. Any signed-in user."""
-    instant = (at or utcnow())
+    instant = at.astimezone(UTC) if at is not None else utcnow()  # answered in UTC, whatever offset it came with
     views = await RateCardService(session).list_rates(at=instant, history=include == "history")
     names = await load_name_resolver_or_catalog(session, default_catalog())
     aliases = {

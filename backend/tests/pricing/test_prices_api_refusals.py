@@ -69,3 +69,16 @@ async def test_aliases_in_a_cycle_or_a_chain_are_refused_naming_the_spelling(
     fine = await client.post(url, json={"gpu_type": {"V100": "V100", "XE": "tesla v100"}}, headers=admin_headers)
     assert fine.status_code == 200, fine.text
     assert fine.json()["changed"] == {"gpu_type": {"xe": {"before": "XE", "after": "V100"}}}
+
+
+async def test_the_card_at_an_instant_with_an_offset_is_answered_in_utc(
+        client: httpx.AsyncClient, member_headers: dict[str, str]) -> None:
+    response = await client.get(f"{API}/prices", params={"at": "2020-01-01T09:00:00+14:00"}, headers=member_headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["at"] == "2019-12-31T19:00:00Z"
+    # The catalog starts on 2020-01-01T00:00:00Z: five hours later than that instant.
+    assert body["prices"] == []
+    later = (await client.get(f"{API}/prices", params={"at": "2020-01-01T05:00:00+05:00"},
+                              headers=member_headers)).json()
+    assert later["at"] == "2020-01-01T00:00:00Z" and later["prices"]
