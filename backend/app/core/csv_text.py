@@ -16,6 +16,12 @@ def spreadsheet_safe(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
+def spreadsheet_text(cell: str) -> str:
+    """What `spreadsheet_safe` was given for `cell`: the leading `'` it adds taken off (a cell read back from an
+    export, as `jobcost prices import` reads `prices export`)."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(_FORMULA_START) else cell
+
+
 def csv_lines(rows: Iterable[Iterable[str]]) -> str:
     """The CSV text of `rows` (each cell made `spreadsheet_safe`), one CRLF-ended line each."""
     out = io.StringIO()

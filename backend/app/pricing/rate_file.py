@@ -28,6 +28,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
 
+from app.core.csv_text import spreadsheet_safe, spreadsheet_text
 from app.core.money import six_places
 from app.ingestion.normalize import required_text
 from app.pricing.rate_rules import NAME_MAX, RateFields
@@ -180,7 +181,7 @@ def _parse_csv(text: str) -> RateFile:
             if len(row) != len(header):
                 problems.append(Problem(where, None, f"{len(row)} cells, the header has {len(header)}"))
                 continue
-            raw = {name: cell for name, cell in zip(header, row, strict=True)
+            raw = {name: spreadsheet_text(cell) for name, cell in zip(header, row, strict=True)
                    if cell.strip() or name in REQUIRED_COLUMNS}
             rate = _validate(raw, where, lambda _name, where=where: where, problems)
             if rate is not None:
@@ -214,9 +215,10 @@ def _render_csv(card: RateFile) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for rate in _sorted(card.rates):
-        writer.writerow([rate.provider, rate.gpu_type, six_places(rate.usd_per_gpu_hour),
-                         _instant_text(rate.valid_from),
-                         "" if rate.valid_to is None else _instant_text(rate.valid_to), rate.note or ""])
+        writer.writerow([spreadsheet_safe(rate.provider), spreadsheet_safe(rate.gpu_type),
+                         six_places(rate.usd_per_gpu_hour), _instant_text(rate.valid_from),
+                         "" if rate.valid_to is None else _instant_text(rate.valid_to),
+                         spreadsheet_safe(rate.note or "")])
     return out.getvalue()
 
 

@@ -233,6 +233,20 @@ def test_round_trip_is_exact_in_both_formats() -> None:
         with_aliases.provider_aliases)
 
 
+def test_csv_export_defuses_formulas_and_import_reads_them_back() -> None:
+    # A spreadsheet opening the export must not run a name or note as a formula (as the jobs' CSV export):
+    # such cells get a leading `'`, which import takes off again, so export → import still round-trips.
+    rate = FileRate("=hyperlink(\"http://x\")", "@V100", Decimal("1"), datetime(2019, 1, 1, tzinfo=UTC), None,
+                    "-amortised, +power")
+    text = render_rate_file(RateFile((rate,)), CSV)
+    assert text == HEADER + ('"\'=hyperlink(""http://x"")",\'@V100,1.000000,2019-01-01T00:00:00Z,,'
+                             '"\'-amortised, +power"\n')
+    assert parse_rate_file(text, CSV).rates == (rate,)
+    # A name that only starts with `'` is kept as it is.
+    plain = HEADER + "'quoted,V100,1,2019-01-01T00:00:00Z,,\n"
+    assert parse_rate_file(plain, CSV).rates[0].provider == "'quoted"
+
+
 def test_render_writes_what_the_docs_show() -> None:
     card = RateFile((FileRate("onprem", "V100", Decimal("2.1"), datetime(2019, 1, 1, tzinfo=UTC), None, "x"),))
     assert render_rate_file(card, CSV) == HEADER + "onprem,V100,2.100000,2019-01-01T00:00:00Z,,x\n"
