@@ -15,6 +15,7 @@ from pydantic import AwareDatetime
 from app.api.deps import INGEST_TOKEN_REFUSED, AdminUser, CurrentUser, SessionDep, start_writing
 from app.api.errors import error_responses, problem_body
 from app.db.base import utcnow
+from app.jobs.schemas import MAX_SKIP
 from app.pricing.catalog import default_catalog
 from app.pricing.rates import RateCardService
 from app.pricing.schemas import (
@@ -154,7 +155,8 @@ async def set_aliases(admin: AdminUser, session: SessionDep, runner: RecostRunne
 @router.get("/admin/prices/changes", summary="The log of rate card changes", response_model=PriceChangeList,
             responses={**error_responses(401, 403, 422, 503), **INGEST_TOKEN_REFUSED})
 async def list_price_changes(_: AdminUser, session: SessionDep,
-                             skip: Annotated[int, Query(ge=0, description="Changes to skip.")] = 0,
+                             skip: Annotated[int, Query(ge=0, le=MAX_SKIP, description="Changes to skip "
+                                                        "(0 ≤ skip ≤ 1,000,000,000).")] = 0,
                              limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 50
                              ) -> PriceChangeList:
     """Every change of the rate card, newest first: who (`actor`), when, what (`action`: `add`, `close`,

@@ -82,3 +82,12 @@ async def test_the_card_at_an_instant_with_an_offset_is_answered_in_utc(
     later = (await client.get(f"{API}/prices", params={"at": "2020-01-01T05:00:00+05:00"},
                               headers=member_headers)).json()
     assert later["at"] == "2020-01-01T00:00:00Z" and later["prices"]
+
+
+async def test_the_change_log_refuses_a_skip_past_any_database_integer(
+        client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    for skip in ("99999999999999999999", "9223372036854775808", "1000000001"):
+        response = await client.get(f"{API}/admin/prices/changes", params={"skip": skip}, headers=admin_headers)
+        assert [e["loc"] for e in assert_problem(response, 422)["errors"]] == [["query", "skip"]], skip
+    far = await client.get(f"{API}/admin/prices/changes", params={"skip": "1000000000"}, headers=admin_headers)
+    assert far.status_code == 200 and far.json()["changes"] == [], far.text
