@@ -38,6 +38,7 @@ from app.core.money import six_places
 from app.db.models import GpuPrice, Role, User
 from app.ingestion.normalize import parse_instant
 from app.pricing.card_import import CardConflictError, CardFileError, ImportOutcome, export_card, import_card
+from app.pricing.errors import RateInputError
 from app.pricing.rate_file import RateFileError, RateFileFormat, read_rate_file, render_rate_file
 from app.pricing.rate_rules import RateFields
 from app.pricing.rates import ClosedRate, RateCardService, RateView
@@ -230,9 +231,16 @@ def prices_add(
     actor = _actor(as_)
 
     async def work(session: AsyncSession) -> Any:
-        return await RateCardService(session).add_rates([rate], actor)
+        try:
+            return await RateCardService(session).add_rates([rate], actor)
+        except RateInputError as exc:  # a rule checked once names are read: a bad option value, as above
+            error = exc.extra["errors"][0]
+            raise _BadOption(f"--{str(error['loc'][-1]).replace('_', '-')}: {error['msg']}") from None
 
-    outcome = _change(settings, actor, work)
+    try:
+        outcome = _change(settings, actor, work)
+    except _BadOption as exc:
+        _usage(str(exc))
     for added in outcome.added:
         _print(f"added rate {_rate_text(added)}")
     _print_closed(outcome.closed)
@@ -305,6 +313,10 @@ def prices_import(
            f"{len(outcome.added.closed)} closed" + (f", {aliases} alias{'es' * (aliases != 1)} set" if aliases else ""))
     _print_closed(outcome.added.closed, indent="  ")
     _recost(settings, outcome.scopes)
+
+
+class _BadOption(Exception):
+    """An option refused by a rule checked in the database's transaction (exit 2, naming the option)."""
 
 
 class _Refused(Exception):

@@ -193,6 +193,10 @@ def test_add_refuses_bad_values_and_overlaps(fresh_db: ScratchDatabase) -> None:
     backwards = invoke(*base, "--usd-per-gpu-hour", "1", "--valid-from", "2019-01-01T00:00:00Z",
                        "--valid-to", "2018-01-01T00:00:00Z")
     assert backwards.exit_code == 2 and "--valid-to: must be after valid_from" in backwards.stderr
+    star = invoke("prices", "add", "--provider", "onprem", "--gpu-type", " * ", "--usd-per-gpu-hour", "1",
+                  "--valid-from", "2019-01-01T00:00:00Z", "--database-url", url)
+    assert star.exit_code == 2, star.output
+    assert "--gpu-type: must name a GPU type (`*` is for providers only)" in star.stderr
 
     assert invoke(*base, "--usd-per-gpu-hour", "1", "--valid-from", "2019-01-01T00:00:00Z",
                   "--valid-to", "2020-01-01T00:00:00Z").exit_code == 0
