@@ -152,9 +152,11 @@ ScopeDep = Annotated[TeamScope, Depends(get_team_scope)]
 
 def single_valued_query(*repeatable: str) -> Any:
     """A dependency refusing (422) a query parameter given more than once, unless it is one of `repeatable`: by
-    default the last value would win, so `team=a&team=b` would silently read team b alone."""
+    default the last value would win, so `team=a&team=b` would silently read team b alone. For routes taking a
+    user's token only: it authenticates first (`CurrentUser`, resolved once per request), so a caller without a
+    valid token gets its 401 (an ingest token its 403) before any 422 about the query."""
 
-    async def check(request: Request) -> None:
+    async def check(request: Request, _: CurrentUser) -> None:
         counts = Counter(key for key, _ in request.query_params.multi_items())
         repeated = sorted(key for key, count in counts.items() if count > 1 and key not in repeatable)
         if repeated:

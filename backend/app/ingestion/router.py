@@ -21,6 +21,7 @@ from app.api.deps import (
     start_writing,
 )
 from app.api.errors import error_responses, problem_body
+from app.api.paths import JOB_ID
 from app.core.errors import AppError, ContentTooLargeError, UnsupportedMediaTypeError
 from app.ingestion import ndjson
 from app.ingestion.mock import load_mock_jobs
@@ -208,7 +209,7 @@ async def ingest_mock_jobs(_: IngestCaller, session: SessionDep) -> IngestReport
 
 
 @router.delete(
-    "/jobs/{job_id:path}",
+    f"/jobs/{JOB_ID}",
     summary="Delete a job",
     status_code=204,
     response_class=Response,

@@ -20,6 +20,7 @@ from app.api.deps import (
 )
 from app.api.errors import error_responses, problem_body
 from app.api.negotiation import wants_csv
+from app.api.paths import JOB_ID
 from app.auth.schemas import TeamRef
 from app.jobs.csv_export import CSV_COLUMNS, csv_filename, csv_stream
 from app.jobs.cursor import CursorCodec
@@ -106,7 +107,7 @@ async def list_jobs(query: Annotated[JobListQuery, Query()], scope: ScopeDep, se
 
 
 @router.get(
-    "/{job_id:path}",
+    f"/{JOB_ID}",
     summary="Get a job",
     response_model=JobRead,
     responses=error_responses(401, 404, 422, 503, descriptions={

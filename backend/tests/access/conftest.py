@@ -106,7 +106,7 @@ RECORDS: tuple[Record, ...] = (
     # Crosses midnight: half of its run (and cost) on the 6th, half on the 7th.
     Record("nlp-002", NLP, "llama-3-8b", Decimal(2), utc("2026-01-06T22:00:00"), utc("2026-01-07T02:00:00"),
            Decimal("40.10")),
-    # An id with a slash, read through `/jobs/{job_id:path}`.
+    # An id with a slash, read through `/jobs/{job_id}`.
     Record("nlp/003", NLP, "bert-base", Decimal(1), utc("2026-01-08T10:00:00"), utc("2026-01-08T13:00:00"),
            Decimal("12.345678")),
     Record("vision-001", VISION, "resnet50", Decimal(8), utc("2026-01-10T00:00:00"), utc("2026-01-10T04:00:00"),

@@ -63,8 +63,8 @@ DETAIL_JOB = "nlp-001"  # read through /jobs/{job_id}
 DELETED_JOB = "nlp/003"  # deleted by the admin; a member of its team still may not
 NEW_JOB = "access-new-001"
 PATH_PARAMS: dict[str, dict[str, str]] = {
-    f"{API}/jobs/{{job_id:path}}": {"job_id": DETAIL_JOB},
-    f"{API}/admin/jobs/{{job_id:path}}": {"job_id": DELETED_JOB},
+    f"{API}/jobs/{{job_id:job_id}}": {"job_id": DETAIL_JOB},
+    f"{API}/admin/jobs/{{job_id:job_id}}": {"job_id": DELETED_JOB},
     f"{API}/operations/{{operation_id}}": {"operation_id": "00000000-0000-4000-8000-000000000000"},  # none: 404
     f"{API}/admin/prices/{{rate_id}}": {"rate_id": "00000000-0000-4000-8000-000000000000"},  # none: 404
 }
@@ -77,7 +77,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", f"{API}/prices"): Rule(Access.signed_in, 200, always(200), {}),
     ("GET", f"{API}/jobs"): Rule(Access.scoped, 200, always(200), {}),
     ("GET", f"{API}/jobs/"): Rule(Access.scoped, 200, always(200), {}),  # the same list, with a trailing slash
-    ("GET", f"{API}/jobs/{{job_id:path}}"): Rule(
+    ("GET", f"{API}/jobs/{{job_id:job_id}}"): Rule(
         Access.scoped, 200, lambda matrix, caller: 200 if DETAIL_JOB in matrix.job_ids_of(caller) else 404, {}),
     ("GET", f"{API}/analytics/cost"): Rule(Access.scoped, 200, always(200), {}),
     ("GET", f"{API}/analytics/cost/by-team"): Rule(Access.scoped, 200, always(200), {}),
@@ -86,7 +86,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", f"{API}/admin/ingest/jobs"): Rule(
         Access.admin, 200, always(403), {"json": {"jobs": [job(NEW_JOB, team="nlp")]}}, ingest_status=200),
     ("POST", f"{API}/admin/ingest/jobs/mock"): Rule(Access.admin, 200, always(403), {}, ingest_status=200),
-    ("DELETE", f"{API}/admin/jobs/{{job_id:path}}"): Rule(Access.admin, 204, always(403), {}),
+    ("DELETE", f"{API}/admin/jobs/{{job_id:job_id}}"): Rule(Access.admin, 204, always(403), {}),
     ("POST", f"{API}/admin/prices/recost"): Rule(Access.admin, 200, always(403), {"json": {"since": "2026-01-01"}}),
     ("GET", f"{API}/operations/{{operation_id}}"): Rule(Access.admin, 404, always(403), {}),
     ("POST", f"{API}/admin/prices"): Rule(Access.admin, 201, always(403), {"json": {"rates": [
