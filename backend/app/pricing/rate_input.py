@@ -83,7 +83,8 @@ def read_aliases(kind: str, aliases: Mapping[str, str], canonical: Any,
                  in_force: Mapping[str, str] | None = None) -> dict[str, str]:
     """`aliases` (spelling → name) of `kind` as case-folded spelling → canonical name (`canonical(name)` makes a
     target canonical, so an alias may point at another spelling). Raises RateInputError naming `<kind>.<spelling>`
-    for an empty spelling or name, one too long, a spelling with control or invisible characters, and (given the
+    for an empty spelling or name, one too long, a spelling with control or invisible characters, a spelling given
+    twice (trimmed and case-folded) with different names, and (given the
     aliases `in_force`, case-folded spelling → name) an alias that would make a chain or a cycle: a spelling is
     read once, so a name must not itself be a spelling of another name."""
     errors: list[dict[str, Any]] = []
@@ -106,6 +107,11 @@ def read_aliases(kind: str, aliases: Mapping[str, str], canonical: Any,
         if not name or len(name) > NAME_MAX or name == ANY_PROVIDER:
             errors.append(_error((kind, spelling), f"must map to a name of 1 to {NAME_MAX} characters (not `*`)",
                                  "value_error"))
+            continue
+        if key in read and read[key] != name:
+            errors.append(_error((kind, spelling), f"is the spelling {given[key]!r} again (spellings match trimmed "
+                                                   f"and case-folded), mapped to {read[key]!r}: give it once",
+                                 "duplicate_spelling"))
             continue
         read[key] = name
         given[key] = spelling

@@ -64,6 +64,9 @@ async def test_aliases_in_a_cycle_or_a_chain_are_refused_naming_the_spelling(
     # A control character in a spelling, like in names.
     bell = await client.post(url, json={"gpu_type": {"a\u0007": "V100"}}, headers=admin_headers)
     assert [e["loc"] for e in assert_problem(bell, 422)["errors"]] == [["body", "gpu_type", "a\u0007"]]
+    # One spelling twice (spellings match trimmed and case-folded) with two names: neither silently wins.
+    twice = await client.post(url, json={"gpu_type": {"DUPX": "V100", " dupx ": "T4"}}, headers=admin_headers)
+    assert [e["loc"] for e in assert_problem(twice, 422)["errors"]] == [["body", "gpu_type", " dupx "]]
     assert await _aliases(client, admin_headers) == before
     # Still allowed: a spelling of itself (nothing to do), and pointing at a spelling, read as its name.
     fine = await client.post(url, json={"gpu_type": {"V100": "V100", "XE": "tesla v100"}}, headers=admin_headers)
