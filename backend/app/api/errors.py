@@ -8,6 +8,8 @@ bare 500 problem; the traceback goes to the log, never to the client.
 from __future__ import annotations
 
 import logging
+import socket
+from collections.abc import Iterator
 from http import HTTPStatus
 from typing import Any
 
@@ -145,11 +147,72 @@ def _is_sqlite_lock_timeout(exc: Exception) -> bool:
     return isinstance(exc, sa_exc.OperationalError) and "database is locked" in str(getattr(exc, "orig", exc))
 
 
+# "The database is not there right now", by exception class and SQLSTATE, never by message text:
+# - SQLSTATE class 08 (connection exception: asyncpg's ConnectionDoesNotExistError, "connection was closed in the
+#   middle of operation", is 08003) and 57P (operator intervention: 57P01 admin shutdown, 57P02 crash shutdown,
+#   57P03 cannot connect now, while the server shuts down or starts up; 57P04 database dropped), and 53300 (too
+#   many connections: every slot taken, as after a restart when all clients reconnect at once). asyncpg's
+#   PostgresError reaches us as a plain `DBAPIError`, its SQLSTATE on `.orig.sqlstate`;
+# - the SQLAlchemy wrappers of a lost or unobtainable connection: OperationalError, InterfaceError ("connection
+#   is closed"), a pool TimeoutError, and any DBAPIError SQLAlchemy itself flagged `connection_invalidated`;
+# - asyncpg's InternalClientError family (e.g. "cannot switch to state 12; another operation is in progress",
+#   left by an operation the lost connection cut short), whatever wraps it;
+# - the socket's own errors before any driver wraps them: refused, reset, timed out, name not resolved.
+_UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "57P", "53300")
+_UNAVAILABLE_WRAPPERS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+_UNAVAILABLE_OS_ERRORS = (ConnectionError, TimeoutError, socket.gaierror)
+
+
+def _driver_unavailable_types() -> tuple[type[BaseException], ...]:
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - asyncpg is a dependency; a SQLite-only install may lack it
+        return ()
+    return (asyncpg.exceptions.InternalClientError, asyncpg.exceptions.ConnectionDoesNotExistError)
+
+
+_DRIVER_UNAVAILABLE = _driver_unavailable_types()
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """`exc`, the driver exception it wraps, and those it was raised from or while handling (a cleanup that
+    failed on the dead connection raises its own error over the first one), each once."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo and len(seen) < 32:
+        item = todo.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        yield item
+        todo.extend((item.__context__, item.__cause__, getattr(item, "orig", None)))
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    state = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+    return state if isinstance(state, str) else None
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` (or what it wraps or interrupted) means the database is not there right now: a 503 with
+    `Retry-After`, which a client may retry, rather than a 500. See the list above."""
+    for item in _chain(exc):
+        if isinstance(item, _UNAVAILABLE_WRAPPERS + _UNAVAILABLE_OS_ERRORS + _DRIVER_UNAVAILABLE):
+            return True
+        if isinstance(item, sa_exc.DBAPIError) and item.connection_invalidated:
+            return True
+        if (state := _sqlstate(item)) is not None and state.startswith(_UNAVAILABLE_SQLSTATE_PREFIXES):
+            return True
+    return False
+
+
 # SQLSTATEs of a transaction that lost to a concurrent one (deadlock, serialization failure): retrying succeeds.
 _RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    if is_database_unavailable(exc):
+        return await _database_unavailable(request, exc)
     orig = getattr(exc, "orig", None)
     if (getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)) in _RETRYABLE_SQLSTATES:
         logger.warning("concurrent write conflict on %s %s: %s", request.method, request.url.path,
@@ -169,6 +232,8 @@ async def _unstorable_value(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if is_database_unavailable(exc):  # e.g. a driver error raised bare, or a cleanup's error over a lost connection
+        return await _database_unavailable(request, exc)
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(500, "internal-error", "Internal server error",
                             "The server failed to handle this request; it has been logged")
@@ -181,7 +246,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(sa_exc.DBAPIError, _database_error)
     app.add_exception_handler(sa_exc.DataError, _unstorable_value)
-    for db_error in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, ConnectionError):
+    for db_error in (*_UNAVAILABLE_WRAPPERS, *_UNAVAILABLE_OS_ERRORS, *_DRIVER_UNAVAILABLE):
         app.add_exception_handler(db_error, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)
     _document_problems_as_problem_json(app)

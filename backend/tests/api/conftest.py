@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from app.main import create_app
 from tests.conftest import make_settings
@@ -32,5 +33,15 @@ def bare_app() -> FastAPI:
 @pytest.fixture
 async def bare_client(bare_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=bare_app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@asynccontextmanager
+async def probe_client_for(app: FastAPI, router: APIRouter) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of `app` with the test's probe routes added. raise_app_exceptions=False: Starlette re-raises a
+    500's exception after sending the response, for servers to log; the client must still see only the response."""
+    app.include_router(router)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query
 from pydantic import BaseModel, ValidationInfo, field_validator, model_validator
 from sqlalchemy.exc import DataError, DBAPIError
 
+from tests.api.conftest import probe_client_for
 from tests.api.problems import assert_problem
 
 
@@ -98,11 +99,7 @@ async def db_error(sqlstate: str) -> None:
 
 @pytest.fixture
 async def probe_client(bare_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    bare_app.include_router(probe)
-    # raise_app_exceptions=False: Starlette re-raises a 500's exception after sending the response, for servers
-    # to log; the client must still see only the response.
-    transport = httpx.ASGITransport(app=bare_app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with probe_client_for(bare_app, probe) as client:
         yield client
 
 
