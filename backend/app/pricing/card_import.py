@@ -19,7 +19,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -31,29 +30,17 @@ from app.db.models import NameAlias, RateOrigin
 from app.pricing.catalog import default_catalog
 from app.pricing.errors import RateInputError
 from app.pricing.rate_file import FileRate, Problem, RateFile
-from app.pricing.rate_input import read_rates
+from app.pricing.rate_input import RateLike, read_rates
 from app.pricing.rates import AddOutcome, AliasOutcome, RateCardService
 from app.pricing.scopes import RecostScope
 from app.pricing.service import list_prices, load_name_resolver_or_catalog
 
 
-class CardRate(Protocol):
-    """A custom rate in force, as the import compares it (a `GpuPrice` row fits)."""
+class CardRate(RateLike, Protocol):
+    """A custom rate in force, as the import compares it (a `GpuPrice` row fits): a rate's fields and its id."""
 
     @property
     def id(self) -> object: ...
-    @property
-    def provider(self) -> str: ...
-    @property
-    def gpu_type(self) -> str: ...
-    @property
-    def usd_per_gpu_hour(self) -> Decimal: ...
-    @property
-    def valid_from(self) -> datetime: ...
-    @property
-    def valid_to(self) -> datetime | None: ...
-    @property
-    def note(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
