@@ -20,6 +20,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError
 
 from app.auth.cli import tokens_app
 from app.auth.service import AuthService
+from app.core.cli_options import DatabaseUrlOption
 from app.core.config import Settings
 from app.core.errors import AppError
 from app.db import migrate
@@ -51,11 +52,6 @@ DATABASE_ERRORS = (DBAPIError, InterfaceError, OSError, ArgumentError)  # DBAPIE
 
 console = Console()
 err_console = Console(stderr=True)
-
-DatabaseUrlOption = Annotated[
-    str | None,
-    typer.Option("--database-url", help="Overrides DATABASE_URL.", show_default=False),
-]
 
 
 def _settings(database_url: str | None) -> Settings:

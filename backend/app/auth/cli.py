@@ -16,6 +16,7 @@ from rich.table import Table
 
 from app.auth.api_tokens import MAX_EXPIRES_DAYS, MIN_EXPIRES_DAYS, ApiTokenService, IssuedToken, token_state
 from app.auth.service import AuthService
+from app.core.cli_options import DatabaseUrlOption
 from app.core.config import DEV_SECRET_KEY
 from app.db.models import ApiToken, TokenScope
 
@@ -24,11 +25,6 @@ tokens_app = typer.Typer(
          "run these commands with the service's settings.",
     no_args_is_help=True,
 )
-
-DatabaseUrlOption = Annotated[
-    str | None,
-    typer.Option("--database-url", help="Overrides DATABASE_URL.", show_default=False),
-]
 
 
 def _when(instant: datetime | None) -> str:

@@ -16,7 +16,6 @@ runs, not at import time: `app.cli` imports this module to register the sub-app.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.cli_options import DatabaseUrlOption
 from app.core.config import Settings
 from app.core.errors import AppError
 from app.core.money import six_places
@@ -43,7 +43,7 @@ from app.pricing.rate_file import RateFileError, RateFileFormat, read_rate_file,
 from app.pricing.rate_rules import RateFields
 from app.pricing.rates import ClosedRate, RateCardService, RateView
 from app.pricing.scopes import RecostScope
-from app.recost.cli import print_report, recost, recost_with_progress
+from app.recost.cli import recost, recost_and_report
 
 T = TypeVar("T")
 
@@ -55,10 +55,6 @@ prices_app = typer.Typer(
     no_args_is_help=True,
 )
 
-DatabaseUrlOption = Annotated[
-    str | None,
-    typer.Option("--database-url", help="Overrides DATABASE_URL.", show_default=False),
-]
 ActorOption = Annotated[
     str | None,
     typer.Option("--as", help=f"The e-mail of an active admin, recorded as who made the change (default: "
@@ -119,15 +115,8 @@ def _change(settings: Settings, actor: str, work: Callable[[AsyncSession], Await
 
 def _recost(settings: Settings, scopes: Sequence[RecostScope]) -> None:
     """Reprice what a committed change can touch, with a progress bar, and print the report."""
-    from app.cli import DATABASE_ERRORS, _database_problem
-
-    if not scopes:
-        return
-    try:
-        report = asyncio.run(recost_with_progress(settings, scopes))
-    except DATABASE_ERRORS as exc:
-        _database_problem(settings, exc)
-    print_report(report)
+    if scopes:
+        recost_and_report(settings, scopes)
 
 
 def _print(text: str) -> None:

@@ -1,7 +1,7 @@
 """The `recost` command (registered as `jobcost prices recost`): reprice history with the rate card as it is in
 the database now, with a progress bar, and print the report. Acts on the database directly, like `jobcost users`.
 
-`recost_with_progress` and `print_report` serve the commands that change the rate card too (`prices add`,
+`recost_and_report` (and `print_report`) serve the commands that change the rate card too (`prices add`,
 `retire`, `import` recost after their change and print the same report). The helpers of `app.cli` (settings,
 one-line database errors) are imported when a command runs: `app.cli` imports the modules that register this.
 """
@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from app.core.cli_options import DatabaseUrlOption
 from app.core.config import Settings
 from app.core.money import six_places
 from app.db.engine import create_engine, create_sessionmaker
@@ -65,17 +66,22 @@ def recost(
     since: Annotated[datetime | None, typer.Option(
         formats=["%Y-%m-%d"], show_default=False,
         help="A UTC day (YYYY-MM-DD): recost only the jobs whose run reaches it. Default: every job.")] = None,
-    database_url: Annotated[str | None, typer.Option(
-        "--database-url", help="Overrides DATABASE_URL.", show_default=False)] = None,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """Recost history with the rate card in force: every non-billed job (whose run reaches --since), in chunks of
     JOBCOST_RECOST_CHUNK_JOBS jobs, each its own transaction (snapshots and daily rollups change with their jobs).
     Idempotent: running it again changes nothing. Prints how many jobs changed, and their cost and unpriced
     GPU-hours before and after."""
-    from app.cli import DATABASE_ERRORS, _database_problem, _settings
+    from app.cli import _settings
 
-    settings = _settings(database_url)
-    scopes = [since_scope(None if since is None else since.date())]
+    recost_and_report(_settings(database_url), [since_scope(None if since is None else since.date())])
+
+
+def recost_and_report(settings: Settings, scopes: Sequence[RecostScope]) -> None:
+    """Recost what `scopes` name with a progress bar and print the report; a database that cannot be reached
+    (or refuses) is reported in one line with exit 1, never a traceback."""
+    from app.cli import DATABASE_ERRORS, _database_problem
+
     try:
         report = asyncio.run(recost_with_progress(settings, scopes))
     except DATABASE_ERRORS as exc:
