@@ -96,7 +96,7 @@ def spread(total: int, exact: Sequence[Fraction]) -> list[int]:
     of non-integral shares, which holds whenever `total` is the sum of `exact` rounded to an integer.
     """
     denominator = math.lcm(*(share.denominator for share in exact)) if exact else 1
-    return _spread_over(total, [share.numerator * (denominator // share.denominator) for share in exact],
+    return spread_over(total, [share.numerator * (denominator // share.denominator) for share in exact],
                         denominator)
 
 
@@ -131,7 +131,7 @@ def _estimated_numerator(points: Sequence[PricePoint], gpu_milli: int, from_ms: 
     return total
 
 
-def _spread_over(total: int, numerators: Sequence[int], denominator: int) -> list[int]:
+def spread_over(total: int, numerators: Sequence[int], denominator: int) -> list[int]:
     """`spread(total, [n / denominator for n in numerators])` in integer arithmetic (no Fraction per share)."""
     floors = [n // denominator for n in numerators]
     remainders = [n % denominator for n in numerators]
@@ -143,7 +143,8 @@ def _spread_over(total: int, numerators: Sequence[int], denominator: int) -> lis
     return floors
 
 
-def _round_half_even(numerator: int, denominator: int) -> int:
+def round_half_even(numerator: int, denominator: int) -> int:
+    """`numerator / denominator` (denominator > 0) rounded half-even to an integer, in integer arithmetic."""
     quotient, remainder = divmod(numerator, denominator)
     if remainder * 2 > denominator or (remainder * 2 == denominator and quotient % 2):
         quotient += 1
@@ -184,7 +185,7 @@ def cost_job(*, start_ms: int | None, end_ms: int | None, gpu_milli: int, billed
         if total_run == 0:
             costs: list[int | None] = [billed_micros] + [0] * (len(pieces) - 1)
         else:
-            costs = list(_spread_over(billed_micros, [billed_micros * ms for ms in run_ms], total_run))
+            costs = list(spread_over(billed_micros, [billed_micros * ms for ms in run_ms], total_run))
         return JobCosting(billed_micros, CostSource.billed, sum(gpu_us),
                           _days(pieces, run_ms, gpu_us, costs))
 
@@ -192,8 +193,8 @@ def cost_job(*, start_ms: int | None, end_ms: int | None, gpu_milli: int, billed
         scale = math.lcm(*(p.divisor for p in prices))
         exact = [_estimated_numerator(prices, gpu_milli, frm, to, scale) for _, frm, to in pieces]
         denominator = US_PER_HOUR * scale
-        total = _round_half_even(sum(exact), denominator)
-        costs = list(_spread_over(total, exact, denominator))
+        total = round_half_even(sum(exact), denominator)
+        costs = list(spread_over(total, exact, denominator))
         return JobCosting(total, CostSource.estimated, sum(gpu_us), _days(pieces, run_ms, gpu_us, costs))
 
     return JobCosting(None, CostSource.unpriced, sum(gpu_us),

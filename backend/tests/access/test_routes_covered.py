@@ -75,6 +75,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
         ingest_status=200),
     ("GET", f"{API}/auth/me"): Rule(Access.signed_in, 200, always(200), {}),
     ("GET", f"{API}/prices"): Rule(Access.signed_in, 200, always(200), {}),
+    ("GET", f"{API}/energy/coefficients"): Rule(Access.signed_in, 200, always(200), {}),
     ("GET", f"{API}/jobs"): Rule(Access.scoped, 200, always(200), {}),
     ("GET", f"{API}/jobs/"): Rule(Access.scoped, 200, always(200), {}),  # the same list, with a trailing slash
     ("GET", f"{API}/jobs/{{job_id:job_id}}"): Rule(
