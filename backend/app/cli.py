@@ -20,6 +20,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError
 
 from app.auth.cli import tokens_app
 from app.auth.service import AuthService
+from app.budgets.cli import budgets_app
 from app.core.cli_options import DatabaseUrlOption
 from app.core.config import Settings
 from app.core.errors import AppError
@@ -45,6 +46,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(prices_app, name="prices")
+app.add_typer(budgets_app, name="budgets")
 app.command("ingest")(ingest_command)
 
 # What an unreachable, unmigrated or refusing database raises: reported in one line, never as a traceback.

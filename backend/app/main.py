@@ -146,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "ingestion", "description": "Admins push job records in (idempotent by `job_id`) and delete "
                                                  "jobs."},
             {"name": "pricing", "description": "The GPU price catalog that estimated costs come from."},
+            {"name": "budgets", "description": "USD budgets per team and period, with alert thresholds."},
             {"name": "health", "description": "Probes for load balancers and orchestrators."},
         ],
     )

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from app.admin.router import router as admin_router
 from app.analytics.router import router as analytics_router
 from app.auth.router import router as auth_router
+from app.budgets.router import router as budgets_router
 from app.energy.router import router as energy_router
 from app.ingestion.router import router as ingestion_router
 from app.jobs.router import router as jobs_router
@@ -22,3 +23,4 @@ api_router.include_router(analytics_router)
 api_router.include_router(pricing_router)
 api_router.include_router(recost_router)
 api_router.include_router(energy_router)
+api_router.include_router(budgets_router)

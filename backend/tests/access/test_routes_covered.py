@@ -67,6 +67,7 @@ PATH_PARAMS: dict[str, dict[str, str]] = {
     f"{API}/admin/jobs/{{job_id:job_id}}": {"job_id": DELETED_JOB},
     f"{API}/operations/{{operation_id}}": {"operation_id": "00000000-0000-4000-8000-000000000000"},  # none: 404
     f"{API}/admin/prices/{{rate_id}}": {"rate_id": "00000000-0000-4000-8000-000000000000"},  # none: 404
+    f"{API}/admin/budgets/{{budget_id}}": {"budget_id": "00000000-0000-4000-8000-000000000000"},  # none: 404
 }
 
 ROUTES: dict[tuple[str, str], Rule] = {
@@ -97,6 +98,12 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", f"{API}/admin/prices/aliases"): Rule(Access.admin, 200, always(403),
                                                   {"json": {"gpu_type": {"V100M16": "V100"}}}),
     ("GET", f"{API}/admin/prices/changes"): Rule(Access.admin, 200, always(403), {}),
+    ("GET", f"{API}/budgets"): Rule(Access.scoped, 200, always(200), {}),
+    ("GET", f"{API}/admin/budgets"): Rule(Access.admin, 200, always(403), {}),
+    ("POST", f"{API}/admin/budgets"): Rule(Access.admin, 201, always(403),
+                                           {"json": {"team": "nlp", "amount": "100"}}),
+    ("PATCH", f"{API}/admin/budgets/{{budget_id}}"): Rule(Access.admin, 404, always(403), {"json": {"amount": "5"}}),
+    ("DELETE", f"{API}/admin/budgets/{{budget_id}}"): Rule(Access.admin, 404, always(403), {}),
 }
 HEALTH = ("/health", "/health/ready")  # outside the prefix, no token
 

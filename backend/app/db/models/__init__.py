@@ -1,6 +1,17 @@
 """All ORM models, in one place, so that Alembic and every service see the same metadata."""
 
 from app.db.models.api_token import ApiToken, TokenScope
+from app.db.models.budget import (
+    AlertEvent,
+    AlertKind,
+    Budget,
+    BudgetPeriod,
+    BudgetScope,
+    DeliveryState,
+    Webhook,
+    WebhookDelivery,
+    WebhookKind,
+)
 from app.db.models.cost_snapshot import CostSnapshot
 from app.db.models.daily_cost import (
     DailyGpuCost,
@@ -20,6 +31,15 @@ from app.db.models.team import Team
 from app.db.models.user import Role, User, team_members
 
 __all__ = [
+    "AlertEvent",
+    "AlertKind",
+    "Budget",
+    "BudgetPeriod",
+    "BudgetScope",
+    "DeliveryState",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookKind",
     "AliasKind",
     "ApiToken",
     "CostSnapshot",
