@@ -120,9 +120,12 @@ def _migration(settings: Settings, action: Callable[[], None]) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+    workers: Annotated[int, typer.Option(
+        min=1, envvar="JOBCOST_WORKERS",
+        help="uvicorn worker processes (each with its own database pool: see docs/operating.md).")] = 1,
 ) -> None:
-    """Serve the HTTP API with uvicorn (OpenAPI docs at /docs)."""
+    """Serve the HTTP API with uvicorn (OpenAPI docs at /docs). Several workers share the port; each runs the
+    start-up checks and the catalog sync, one after the other."""
     import uvicorn
 
     settings = _settings(None)

@@ -18,6 +18,7 @@ from app.api.router import api_router
 from app.auth.service import AuthService
 from app.core.config import Settings, get_settings
 from app.db import migrate
+from app.db.dialect import serialize_startup
 from app.db.engine import begin_write, create_engine, create_sessionmaker
 from app.health.router import router as health_router
 from app.pricing.catalog import default_catalog
@@ -69,8 +70,11 @@ async def _check_schema(engine: AsyncEngine) -> bool:
 
 
 async def _sync_price_catalog(app: FastAPI) -> None:
+    """Bring the bundled price catalog into the database; the workers of one `jobcost serve --workers N` do it one
+    after the other (`serialize_startup`)."""
     async with app.state.sessionmaker() as session:
         await begin_write(session)
+        await serialize_startup(session)
         count = await sync_catalog(session, default_catalog())
         await session.commit()
     logger.info("GPU price catalog: %d rates", count)

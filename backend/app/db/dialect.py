@@ -72,6 +72,22 @@ async def serialize_job_writers(session: AsyncSession) -> None:
         await session.execute(text("SET LOCAL plan_cache_mode = auto"))
 
 
+# The key of the advisory lock the service's start-up writes take (any fixed 64-bit number, not JOB_WRITERS_LOCK).
+STARTUP_LOCK = 0x6A6F62636F7374 + 1
+
+
+async def serialize_startup(session: AsyncSession) -> None:
+    """Make the transaction of `session` the only start-up write (the price catalog's sync) running until it ends,
+    so that the workers of `jobcost serve --workers N`, all starting at once, sync one after the other: the first
+    writes the catalog and its change log, the next find it current and write nothing.
+
+    On PostgreSQL a transaction-level advisory lock; on SQLite nothing: the writer's BEGIN IMMEDIATE already holds
+    the database's one write lock (the other workers wait up to the busy timeout for it).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(STARTUP_LOCK)))
+
+
 class month_start(FunctionElement[date]):  # noqa: N801 - used like a SQL function
     """The first day of the UTC calendar month of a DATE expression, as a DATE, on either database."""
 

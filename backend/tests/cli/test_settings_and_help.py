@@ -117,6 +117,36 @@ def test_serve_passes_host_and_port_to_uvicorn(unused_sqlite_url: tuple[str, Pat
     assert (kwargs["host"], kwargs["port"], kwargs["workers"]) == ("0.0.0.0", 9123, 1)  # noqa: S104
 
 
+@pytest.mark.parametrize(("env", "args", "workers"), [({"JOBCOST_WORKERS": "3"}, (), 3),
+                                                      ({"JOBCOST_WORKERS": "3"}, ("--workers", "2"), 2),
+                                                      ({}, ("--workers", "4"), 4)])
+def test_serve_takes_its_workers_from_the_option_or_jobcost_workers(
+        env: dict[str, str], args: tuple[str, ...], workers: int, unused_sqlite_url: tuple[str, Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *_args, **kwargs: calls.append(kwargs))
+    monkeypatch.setenv("DATABASE_URL", unused_sqlite_url[0])
+
+    result = invoke("serve", *args, env=env)
+
+    assert result.exit_code == 0, result.output
+    assert [call["workers"] for call in calls] == [workers]
+
+
+def test_serve_refuses_zero_workers(unused_sqlite_url: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *_args, **_kwargs: pytest.fail("uvicorn started"))
+    monkeypatch.setenv("DATABASE_URL", unused_sqlite_url[0])
+
+    result = invoke("serve", env={"JOBCOST_WORKERS": "0"})
+
+    assert result.exit_code == 2
+    assert "--workers" in result.stderr
+
+
 def test_serve_help_documents_host_and_port() -> None:
     result = invoke("serve", "--help")
 

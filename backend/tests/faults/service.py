@@ -80,6 +80,23 @@ class Service:
         """The pids of the processes that started serving (uvicorn logs `Started server process [pid]`)."""
         return {int(pid) for pid in STARTED.findall(self.log())}
 
+    def connections_by_worker(self) -> dict[int, int]:
+        """How many open client connections each worker holds: the established TCP sockets on the service's port
+        (from /proc/net/tcp) matched to the workers' open files by inode. A keep-alive connection is served by the
+        worker that accepted it, so this says which worker served which client."""
+        port = f"0100007F:{self.port:04X}"  # 127.0.0.1, little-endian hex as /proc writes it
+        inodes = set()
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[1] == port and fields[3] == "01":  # local address, state ESTABLISHED
+                inodes.add(f"socket:[{fields[9]}]")
+        counts: dict[int, int] = {}
+        for pid in self.worker_pids():
+            with contextlib.suppress(FileNotFoundError, PermissionError):
+                fds = Path(f"/proc/{pid}/fd")
+                counts[pid] = sum(1 for fd in fds.iterdir() if _readlink(fd) in inodes)
+        return counts
+
     def unhandled_errors(self) -> list[str]:
         """The log lines of requests that ended in a 500 (`app.api.errors` logs them as unhandled)."""
         return [line for line in self.log().splitlines() if "unhandled error" in line]
@@ -96,3 +113,10 @@ class Service:
                     os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         self.log_path.unlink(missing_ok=True)
+
+
+def _readlink(path: Path) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:  # closed meanwhile
+        return ""
