@@ -27,6 +27,7 @@ from app.core.errors import AppError
 from app.db import migrate
 from app.db.engine import begin_write, create_engine, create_sessionmaker
 from app.db.models import Role, User
+from app.export.cli import export_app
 from app.ingestion.cli import ingest as ingest_command
 from app.ingestion.mock import load_mock_jobs
 from app.ingestion.schemas import IngestReport
@@ -47,6 +48,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(prices_app, name="prices")
 app.add_typer(budgets_app, name="budgets")
+app.add_typer(export_app, name="export")
 app.command("ingest")(ingest_command)
 
 # What an unreachable, unmigrated or refusing database raises: reported in one line, never as a traceback.

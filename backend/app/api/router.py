@@ -7,6 +7,7 @@ from app.analytics.router import router as analytics_router
 from app.auth.router import router as auth_router
 from app.budgets.router import router as budgets_router
 from app.energy.router import router as energy_router
+from app.export.router import router as export_router
 from app.ingestion.router import router as ingestion_router
 from app.jobs.router import router as jobs_router
 from app.pricing.router import router as pricing_router
@@ -24,3 +25,4 @@ api_router.include_router(pricing_router)
 api_router.include_router(recost_router)
 api_router.include_router(energy_router)
 api_router.include_router(budgets_router)
+api_router.include_router(export_router)

@@ -104,6 +104,8 @@ ROUTES: dict[tuple[str, str], Rule] = {
                                            {"json": {"team": "nlp", "amount": "100"}}),
     ("PATCH", f"{API}/admin/budgets/{{budget_id}}"): Rule(Access.admin, 404, always(403), {"json": {"amount": "5"}}),
     ("DELETE", f"{API}/admin/budgets/{{budget_id}}"): Rule(Access.admin, 404, always(403), {}),
+    ("GET", f"{API}/export/focus"): Rule(Access.admin, 200, always(403),
+                                         {"params": {"start": "2026-01-01", "end": "2026-01-31"}}),
 }
 HEALTH = ("/health", "/health/ready")  # outside the prefix, no token
 
