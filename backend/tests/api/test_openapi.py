@@ -105,6 +105,8 @@ def test_every_operation_has_a_description_and_an_example_of_its_answer(spec: di
             for media, documented in response["content"].items():  # e.g. the job list as text/csv
                 if media != "application/json":
                     assert documented.get("example"), (*where, status, media, "no example")
+            if set(response["content"]) == {"text/csv"}:  # a file only (the FOCUS export): its example checked above
+                continue
             schema = _resolve(spec, response["content"]["application/json"]["schema"])
             if schema.get("type") == "array":
                 schema = _resolve(spec, schema["items"])
