@@ -29,7 +29,7 @@ REQUIRE_PG = os.environ.get("REQUIRE_PG", "") not in ("", "0", "false", "no")
 BACKENDS = ("sqlite", "postgresql")
 # Every table the migrations make, written out rather than read from Base.metadata: a model that the migrations
 # forgot must fail the tests that compare with it.
-APP_TABLES = {"teams", "users", "team_members", "jobs", "cost_snapshots", "gpu_prices", "api_tokens",
+APP_TABLES = {"teams", "users", "team_members", "jobs", "cost_snapshots", "gpu_prices", "api_tokens", "api_token_teams",
               "daily_team_costs", "daily_model_costs", "daily_usage_costs", "daily_status_costs", "daily_gpu_costs",
               "daily_team_status_costs", "daily_team_gpu_costs", "daily_team_model_costs",
               "monthly_team_model_costs", "operations", "name_aliases", "price_changes",

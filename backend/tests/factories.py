@@ -62,5 +62,22 @@ async def create_ingest_token(
         return issued
 
 
+async def create_read_token(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    teams: Sequence[str] = (),
+    days: int = 30,
+    name: str | None = "test dashboard",
+    now: datetime | None = None,
+) -> IssuedToken:
+    """A read API token (every team, or `teams` only) made and committed through the service, as
+    `jobcost tokens create --scope read [--team …]` makes it."""
+    async with sessionmaker() as session:
+        issued = await ApiTokenService(session, settings).create(TokenScope.read, days, name, teams=teams, now=now)
+        await session.commit()
+        return issued
+
+
 def token_headers(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}

@@ -1,5 +1,13 @@
 """Request dependencies: the database session, the settings, and who is calling.
 
+Who is calling, by what a route does:
+- `ReaderDep` (a `Reader`), or `ScopeDep` (its `TeamScope`), for a route that only reads jobs and costs: a
+  signed-in user, or a read API token. Use it for every new read-only route (exports, budgets listed, forecasts):
+  narrow every query to `reader.team_ids` (None = every team), e.g. with `app.teams.scope.within_teams`.
+- `CurrentUser` / `AdminUser` for a route that needs a person, or an admin (anything that changes data or
+  reads `/admin`): every API token is refused there (403).
+- `IngestCaller` for the ingest routes: an admin, or an ingest API token.
+
 `SessionDep` yields one AsyncSession per request. It commits after the endpoint returns and before the response
 is sent (`scope="function"`, FastAPI >= 0.121), so a failing commit reaches the client as an error instead of a
 success that was never stored; on any exception it rolls back. Services only flush.
@@ -7,23 +15,35 @@ success that was never stored; on any exception it rolls back. Services only flu
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.api.errors import error_responses, problem_body
-from app.auth.api_tokens import INGEST_ONLY_DETAIL, ApiTokenService, looks_like_api_token
+from app.auth.api_tokens import (
+    INGEST_ONLY_DETAIL,
+    READ_USE_RESOLUTION,
+    ApiTokenService,
+    looks_like_api_token,
+    refused_detail,
+)
 from app.auth.service import AuthService
 from app.core.config import Settings
 from app.core.errors import ForbiddenError, NotAuthenticatedError
 from app.db.engine import begin_write
-from app.db.models import ApiToken, Role, User
+from app.db.models import ApiToken, Role, TokenScope, User
 from app.teams.scope import TeamScope
+
+logger = logging.getLogger("jobcost.auth")
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -72,13 +92,16 @@ async def release_connection(session: AsyncSession) -> None:
         await session.commit()
 
 
-_bearer = HTTPBearer(auto_error=False, description="A JWT from `POST /api/v1/auth/token`, or an ingest API token "
-                                                    "from `jobcost tokens create` (ingest endpoints only).")
+_bearer = HTTPBearer(auto_error=False, description="A JWT from `POST /api/v1/auth/token`, or an API token from "
+                                                    "`jobcost tokens create`: an ingest token (ingest endpoints "
+                                                    "only) or a read token (read endpoints only).")
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
-# OpenAPI entry for the 403 that every route taking a user's token sends for an ingest API token.
+# OpenAPI entry for the 403 that a route sends for an API token of a scope it does not take (an ingest token
+# anywhere but the ingest routes, a read token anywhere but the read routes).
 INGEST_TOKEN_REFUSED = error_responses(
-    403, descriptions={403: "An ingest API token: it may only ingest jobs"},
+    403, descriptions={403: "An API token of another scope: an ingest token may only ingest jobs, a read token "
+                            "may only read jobs, costs and prices"},
     examples={403: problem_body(403, "forbidden", "Forbidden", INGEST_ONLY_DETAIL)})
 
 
@@ -91,12 +114,12 @@ def _bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
 async def get_current_user(session: SessionDep, settings: SettingsDep, credentials: BearerDep) -> User:
     """The active user that the bearer token names. 401 (with `WWW-Authenticate: Bearer`) for a missing,
     malformed, expired or forged token, or a user that is gone or deactivated. An API token is never a user:
-    403 when it is valid (it may only ingest, see `IngestCaller`), 401 when revoked, expired or forged. Every
-    route that takes a user therefore refuses API tokens, without having to say so."""
+    403 when it is valid (see `IngestCaller` and `ReaderDep` for the routes that take one), 401 when revoked,
+    expired or forged. Every route that takes a user therefore refuses API tokens, without having to say so."""
     token = _bearer_token(credentials)
     if looks_like_api_token(token):
-        await ApiTokenService(session, settings).authenticate(token)
-        raise ForbiddenError(INGEST_ONLY_DETAIL)
+        record = await ApiTokenService(session, settings).authenticate(token)
+        raise ForbiddenError(refused_detail(record.scope))
     return await AuthService(session, settings).user_for_token(token)
 
 
@@ -116,8 +139,8 @@ AdminUser = Annotated[User, Depends(require_admin)]
 async def get_ingest_caller(session: SessionDep, settings: SettingsDep,
                             credentials: BearerDep) -> AsyncIterator[User | ApiToken]:
     """Who may ingest: an admin (by its sign-in token), or a valid API token of scope `ingest`. 401 as for
-    `CurrentUser`, and for a revoked or expired API token; 403 for a member. Once the endpoint has returned
-    without error, an API token's `last_used_at` is set, in the request's (writing) transaction."""
+    `CurrentUser`, and for a revoked or expired API token; 403 for a member and a read token. Once the endpoint
+    has returned without error, an API token's `last_used_at` is set, in the request's (writing) transaction."""
     token = _bearer_token(credentials)
     if not looks_like_api_token(token):
         user = await AuthService(session, settings).user_for_token(token)
@@ -126,7 +149,9 @@ async def get_ingest_caller(session: SessionDep, settings: SettingsDep,
         yield user
         return
     tokens = ApiTokenService(session, settings)
-    api_token = await tokens.authenticate(token)  # `ingest` is the only scope there is
+    api_token = await tokens.authenticate(token)
+    if api_token.scope is not TokenScope.ingest:
+        raise ForbiddenError(refused_detail(api_token.scope))
     yield api_token
     await tokens.record_use(api_token)
 
@@ -142,9 +167,63 @@ async def recheck_ingest_caller(session: AsyncSession, settings: Settings, calle
 IngestCaller = Annotated[User | ApiToken, Depends(get_ingest_caller, scope="function")]
 
 
-async def get_team_scope(user: CurrentUser) -> TeamScope:
-    """The teams the caller may read: every team for an admin, its own teams for a member."""
-    return TeamScope.for_user(user)
+@dataclass(frozen=True)
+class Reader:
+    """Who reads, and which teams: a signed-in user (`user` set), or a read API token (`token` set).
+
+    `team_ids` is None for every team (an admin, or a read token not limited to teams), else exactly the teams
+    that may be read (a member's teams, or the read token's teams; possibly none: then nothing is read, without
+    an error). `scope` is the same as a `TeamScope`, whose `narrow` turns a `team_id`/`team` filter outside
+    these teams into a 403.
+    """
+
+    team_ids: frozenset[uuid.UUID] | None
+    user: User | None = None
+    token: ApiToken | None = None
+
+    @property
+    def scope(self) -> TeamScope:
+        return TeamScope(self.team_ids)
+
+    @property
+    def principal_id(self) -> str:
+        """`user:<id>` or `token:<id>`, for logs (never the token itself)."""
+        return f"user:{self.user.id}" if self.user is not None else f"token:{self.token.id if self.token else '-'}"
+
+
+async def get_reader(request: Request, session: SessionDep, settings: SettingsDep,
+                     credentials: BearerDep) -> AsyncIterator[Reader]:
+    """The caller of a read-only route: any active user (its teams as `TeamScope.for_user` gives them), or a
+    valid read API token (every team, or its listed teams as a member of them would read). 401 as for
+    `CurrentUser`; 403 for an ingest token. Once the endpoint has returned without error, a read token's
+    `last_used_at` is set (at most once a minute, in a transaction of its own: reading never waits on it)."""
+    token = _bearer_token(credentials)
+    if not looks_like_api_token(token):
+        user = await AuthService(session, settings).user_for_token(token)
+        yield Reader(TeamScope.for_user(user).team_ids, user=user)
+        return
+    tokens = ApiTokenService(session, settings)
+    api_token = await tokens.authenticate(token)
+    if api_token.scope is not TokenScope.read:
+        raise ForbiddenError(refused_detail(api_token.scope))
+    yield Reader(await tokens.readable_team_ids(api_token), token=api_token)
+    try:
+        async with request.app.state.sessionmaker() as own:
+            await ApiTokenService(own, settings).record_use(api_token, resolution=READ_USE_RESOLUTION)
+            await own.commit()
+    except SQLAlchemyError as exc:  # a missed "last used" is not worth failing a read that succeeded
+        logger.warning("could not record the use of API token %s: %s", api_token.id, exc)
+
+
+# scope="function": the use is recorded before the response is sent. Every read route and `ScopeDep` resolve this
+# one dependency, so it runs once per request.
+ReaderDep = Annotated[Reader, Depends(get_reader, scope="function")]
+
+
+async def get_team_scope(reader: ReaderDep) -> TeamScope:
+    """The teams the caller may read: every team for an admin or an unlimited read token, its own teams for a
+    member, the listed teams for a limited read token."""
+    return reader.scope
 
 
 ScopeDep = Annotated[TeamScope, Depends(get_team_scope)]
@@ -152,11 +231,11 @@ ScopeDep = Annotated[TeamScope, Depends(get_team_scope)]
 
 def single_valued_query(*repeatable: str) -> Any:
     """A dependency refusing (422) a query parameter given more than once, unless it is one of `repeatable`: by
-    default the last value would win, so `team=a&team=b` would silently read team b alone. For routes taking a
-    user's token only: it authenticates first (`CurrentUser`, resolved once per request), so a caller without a
-    valid token gets its 401 (an ingest token its 403) before any 422 about the query."""
+    default the last value would win, so `team=a&team=b` would silently read team b alone. For read routes: it
+    authenticates first (`ReaderDep`, resolved once per request), so a caller without a valid token gets its 401
+    (an ingest token its 403) before any 422 about the query."""
 
-    async def check(request: Request, _: CurrentUser) -> None:
+    async def check(request: Request, _: ReaderDep) -> None:
         counts = Counter(key for key, _ in request.query_params.multi_items())
         repeated = sorted(key for key, count in counts.items() if count > 1 and key not in repeatable)
         if repeated:

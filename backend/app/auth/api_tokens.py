@@ -1,11 +1,13 @@
-"""Long-lived API tokens with one narrow scope (`ingest`), for scripts such as a cron job that feeds jobcost.
+"""Long-lived API tokens with one narrow scope each, for scripts and tools: `ingest` (a cron job that feeds
+jobcost) or `read` (a BI tool or Grafana reading jobs and costs, for every team or for a list of teams).
 
 An API token is an HS256 JWT signed with the same key as sign-in tokens (`JOBCOST_SECRET_KEY`), with claims
-`iss` ("jobcost"), `aud` (`API_TOKEN_AUDIENCE`), `scope` ("ingest"), `jti` (the id of its `api_tokens` row),
+`iss` ("jobcost"), `aud` (`API_TOKEN_AUDIENCE`), `scope` ("ingest" or "read"), `jti` (the id of its `api_tokens` row),
 `iat` and `exp`. It has no `sub` and no `gen`, and carries an audience, so the sign-in token decoder
 (`app.core.security.decode_access_token`) refuses it: it can never pass as a user. The row holds no secret,
 only what lets the server refuse the token before its `exp`: `revoked_at`, and `expires_at`, checked on every
-request. The token is shown once, when created; it cannot be recovered from the database.
+request; a read token's teams are rows of `api_token_teams`, read on every request too (so they are never stale).
+The token is shown once, when created; it cannot be recovered from the database.
 
 Raises AppError subclasses; flushes, never commits; never imports the web framework.
 """
@@ -22,11 +24,13 @@ from datetime import UTC, datetime, timedelta
 import jwt
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from app.core.config import Settings
 from app.core.errors import NotAuthenticatedError, NotFoundError, UnprocessableError
 from app.core.security import ALGORITHM, MAX_TOKEN_LENGTH, TOKEN_ISSUER, InvalidTokenError
-from app.db.models import ApiToken, TokenScope
+from app.db.models import ApiToken, Team, TokenScope, api_token_teams
+from app.db.models.team import team_name_key
 
 logger = logging.getLogger("jobcost.auth")
 
@@ -36,6 +40,10 @@ MIN_EXPIRES_DAYS, MAX_EXPIRES_DAYS = 1, 3650
 MAX_NAME_LENGTH = 255
 INGEST_ONLY_DETAIL = ("This token may only ingest jobs (POST /api/v1/admin/ingest/jobs and "
                       "/api/v1/admin/ingest/jobs/mock); sign in as a user to read or manage")
+READ_ONLY_DETAIL = ("This token may only read: GET /api/v1/jobs, /api/v1/jobs/{job_id}, /api/v1/analytics/… and "
+                    "/api/v1/prices; sign in as a user to ingest or manage")
+# A read token records its use at most this often: a dashboard polling every few seconds must not write as often.
+READ_USE_RESOLUTION = timedelta(minutes=1)
 _INVALID = "Invalid or expired bearer token"
 _EXPIRED = "This API token has expired"
 
@@ -144,6 +152,11 @@ def _expires_days(days: int) -> int:
     return days
 
 
+def refused_detail(scope: TokenScope) -> str:
+    """The 403 detail for a valid API token of `scope` on a route that scope may not call."""
+    return READ_ONLY_DETAIL if scope is TokenScope.read else INGEST_ONLY_DETAIL
+
+
 @dataclass(frozen=True)
 class IssuedToken:
     """A token just created: `token` is the only copy of the secret JWT; `record` is its stored row."""
@@ -162,26 +175,56 @@ class ApiTokenService:
         return self.settings.secret_key.get_secret_value()
 
     async def create(self, scope: TokenScope | str, expires_days: int, name: str | None = None, *,
-                     now: datetime | None = None) -> IssuedToken:
+                     teams: Sequence[str] = (), now: datetime | None = None) -> IssuedToken:
         """A new token of `scope`, valid `expires_days` (1..3650) days from `now` (default: the current time,
-        UTC; kept to the second, as the JWT's `iat` and `exp` are). UnprocessableError for an unknown scope,
-        days out of bounds, or a bad `name` (optional label, up to 255 characters)."""
+        UTC; kept to the second, as the JWT's `iat` and `exp` are). A read token given `teams` (names, compared
+        as team names are: trimmed, case-folded) reads those teams only; without, every team.
+
+        UnprocessableError for an unknown scope, days out of bounds, a bad `name` (optional label, up to 255
+        characters), `teams` on an ingest token, or team names that match no team (all of them named)."""
         issued = (now or _utcnow()).astimezone(UTC).replace(microsecond=0)
-        record = ApiToken(id=uuid.uuid4(), name=_clean_name(name), scope=_scope(scope),
+        token_scope = _scope(scope)
+        team_rows = await self._teams_named(token_scope, teams)
+        record = ApiToken(id=uuid.uuid4(), name=_clean_name(name), scope=token_scope,
                           expires_at=issued + timedelta(days=_expires_days(expires_days)),
-                          created_at=issued, updated_at=issued)
+                          limited_to_teams=bool(teams), teams=team_rows, created_at=issued, updated_at=issued)
         self.session.add(record)
         await self.session.flush()
         token = encode_api_token(record.id, record.scope, secret=self._secret, issued_at=issued,
                                  expires_at=record.expires_at)
-        logger.info("API token %s created (scope %s, expires %s)", record.id, record.scope.value,
-                    record.expires_at.isoformat())
+        logger.info("API token %s created (scope %s, teams %s, expires %s)", record.id, record.scope.value,
+                    ", ".join(t.name for t in team_rows) if teams else "all", record.expires_at.isoformat())
         return IssuedToken(token=token, record=record)
 
+    async def _teams_named(self, scope: TokenScope, names: Sequence[str]) -> list[Team]:
+        """The teams `names` name (each once), for a read token. UnprocessableError naming every unknown one."""
+        if not names:
+            return []
+        if scope is not TokenScope.read:
+            raise UnprocessableError("teams: only a read token can be limited to teams")
+        keys = {team_name_key(name): name for name in names}
+        if "" in keys:
+            raise UnprocessableError("teams: a team name cannot be blank")
+        found = (await self.session.execute(select(Team).where(Team.name_key.in_(sorted(keys))))).scalars().all()
+        unknown = sorted(name for key, name in keys.items() if key not in {t.name_key for t in found})
+        if unknown:
+            raise UnprocessableError(f"teams: no team named {', '.join(map(repr, unknown))} (team names are "
+                                     "created by ingest; check the spelling in GET /api/v1/analytics/cost/by-team)")
+        return sorted(found, key=lambda t: t.name_key)
+
     async def list_tokens(self) -> Sequence[ApiToken]:
-        """Every token, revoked and expired ones too, oldest first (ties by id)."""
-        stmt = select(ApiToken).order_by(ApiToken.created_at, ApiToken.id)
+        """Every token, revoked and expired ones too, oldest first (ties by id), with its teams loaded."""
+        stmt = select(ApiToken).options(selectinload(ApiToken.teams)).order_by(ApiToken.created_at, ApiToken.id)
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def readable_team_ids(self, record: ApiToken) -> frozenset[uuid.UUID] | None:
+        """The teams read token `record` may read now: None for every team, else the ids of its listed teams
+        that still exist (possibly none: then it reads nothing)."""
+        if not record.limited_to_teams:
+            return None
+        rows = await self.session.execute(select(api_token_teams.c.team_id)
+                                          .where(api_token_teams.c.token_id == record.id))
+        return frozenset(rows.scalars())
 
     async def revoke(self, token_id: str | uuid.UUID, *, now: datetime | None = None) -> tuple[ApiToken, bool]:
         """Revoke token `token_id` at `now`: every request carrying it is refused (401) from the next one on.
@@ -235,9 +278,13 @@ class ApiTokenService:
         if now >= row.expires_at:
             raise NotAuthenticatedError(_EXPIRED)
 
-    async def record_use(self, record: ApiToken, *, now: datetime | None = None) -> None:
-        """Set `last_used_at` of `record` to `now` (not `updated_at`: that one tracks changes to the token)."""
+    async def record_use(self, record: ApiToken, *, now: datetime | None = None,
+                         resolution: timedelta | None = None) -> None:
+        """Set `last_used_at` of `record` to `now` (not `updated_at`: that one tracks changes to the token); with
+        `resolution`, only when the stored one (as loaded) is older than that, so that frequent reads write rarely."""
         used = (now or _utcnow()).astimezone(UTC)
+        if resolution is not None and record.last_used_at is not None and used - record.last_used_at < resolution:
+            return
         # `updated_at` set to itself: its Python `onupdate` would otherwise fire on this UPDATE too.
         await self.session.execute(update(ApiToken).where(ApiToken.id == record.id)
                                    .values(last_used_at=used, updated_at=ApiToken.updated_at))

@@ -1,4 +1,4 @@
-"""`jobcost tokens create | list | revoke`: long-lived API tokens for scripts (scope `ingest` only, for now).
+"""`jobcost tokens create | list | revoke`: long-lived API tokens for scripts and tools (scope `ingest` or `read`).
 
 The helpers of `app.cli` (settings, one committed session, one-line database errors) are imported when a command
 runs, not at import time: `app.cli` imports this module to register the sub-app.
@@ -21,8 +21,8 @@ from app.core.config import DEV_SECRET_KEY
 from app.db.models import ApiToken, TokenScope
 
 tokens_app = typer.Typer(
-    help="Long-lived API tokens for scripts (e.g. a cron job that ingests). Signed with JOBCOST_SECRET_KEY: "
-         "run these commands with the service's settings.",
+    help="Long-lived API tokens for scripts (a cron job that ingests) and tools (a BI tool or Grafana that reads). "
+         "Signed with JOBCOST_SECRET_KEY: run these commands with the service's settings.",
     no_args_is_help=True,
 )
 
@@ -36,15 +36,29 @@ def _minute(instant: datetime | None) -> str:
     return "-" if instant is None else instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
 
+def _teams(token: ApiToken) -> str:
+    """What a token may read: `all` (a read token for every team), its teams' names, `none` (limited to teams
+    that are all gone), or `-` for an ingest token (it reads nothing)."""
+    if token.scope is not TokenScope.read:
+        return "-"
+    if not token.limited_to_teams:
+        return "all"
+    return ", ".join(t.name for t in token.teams) or "none"
+
+
 @tokens_app.command("create")
 def tokens_create(
     scope: Annotated[TokenScope, typer.Option(help="What the token may do. ingest: send jobs to "
-                                                   "POST /api/v1/admin/ingest/jobs (and .../mock), nothing else.")],
+                                                   "POST /api/v1/admin/ingest/jobs (and .../mock), nothing else. "
+                                                   "read: GET jobs, analytics and prices, nothing else.")],
     expires_days: Annotated[int, typer.Option(
         min=MIN_EXPIRES_DAYS, max=MAX_EXPIRES_DAYS,
         help=f"Days until the token expires ({MIN_EXPIRES_DAYS} to {MAX_EXPIRES_DAYS}).")],
     name: Annotated[str | None, typer.Option(help="A label for `tokens list`, e.g. the host and job it is for.",
                                              show_default=False)] = None,
+    team: Annotated[list[str] | None, typer.Option(
+        "--team", help="Read tokens only: limit the token to this team (repeat for several), as a member of "
+                       "those teams would read. Default: every team.", show_default=False)] = None,
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """Create an API token and print it, once.
@@ -56,13 +70,14 @@ def tokens_create(
     settings = _settings(database_url)
 
     async def work(auth: AuthService) -> IssuedToken:
-        return await ApiTokenService(auth.session, settings).create(scope, expires_days, name)
+        return await ApiTokenService(auth.session, settings).create(scope, expires_days, name, teams=team or ())
 
     issued = _run_with_session(settings, work, write=True)
     record = issued.record
     label = f' "{escape(record.name)}"' if record.name else ""
+    teams = f"  teams:   {escape(_teams(record))}\n" if record.scope is TokenScope.read else ""
     err_console.print(f"created {record.scope.value} token{label}\n  id:      {record.id}\n"
-                      f"  scope:   {record.scope.value}\n  expires: {_when(record.expires_at)}\n"
+                      f"  scope:   {record.scope.value}\n{teams}  expires: {_when(record.expires_at)}\n"
                       "This is the only time the token is shown: it cannot be shown again. Store it now "
                       "(e.g. as JOBCOST_TOKEN for the cron job); revoke it with `jobcost tokens revoke ID`.",
                       highlight=False)
@@ -76,8 +91,9 @@ def tokens_create(
 def tokens_list(database_url: DatabaseUrlOption = None) -> None:
     """Show every API token (never the token itself).
 
-    Oldest first: id, name, scope, when created, when it expires, when revoked, when it last got an ingest
-    accepted (times in UTC), and its state: active, expired or revoked."""
+    Oldest first: id, name, scope, teams (a read token's: all, or the ones it is limited to), when created, when
+    it expires, when revoked, when it last got a request accepted (times in UTC), and its state: active, expired
+    or revoked."""
     from app.cli import _run_with_session, _settings, console
 
     settings = _settings(database_url)
@@ -87,7 +103,7 @@ def tokens_list(database_url: DatabaseUrlOption = None) -> None:
 
     tokens = _run_with_session(settings, work)
     now = datetime.now(UTC)
-    table = Table("id", "name", "scope", "created", "expires", "revoked", "last used", "state",
+    table = Table("id", "name", "scope", "teams", "created", "expires", "revoked", "last used", "state",
                   caption="times in UTC")
     # Every cell on one line, the id whole (for `tokens revoke`): the table is printed at its natural width even
     # in a narrow terminal or a pipe (80 columns by default), where folded cells were unreadable.
@@ -95,14 +111,16 @@ def tokens_list(database_url: DatabaseUrlOption = None) -> None:
         column.no_wrap = True
     for token in tokens:
         # Cells are rendered as markup; a name may contain "[".
-        table.add_row(str(token.id), escape(token.name or "-"), token.scope.value, _minute(token.created_at),
+        table.add_row(str(token.id), escape(token.name or "-"), token.scope.value, escape(_teams(token)),
+                      _minute(token.created_at),
                       _minute(token.expires_at), _minute(token.revoked_at), _minute(token.last_used_at),
                       token_state(token, now))
     if not tokens:
         console.print("no API tokens")
         return
-    # About 140 columns at most: a console at least that wide, whatever the terminal's (or the pipe's 80).
-    Console(width=max(console.width, 160)).print(table)
+    # About 150 columns (more with many teams): a console at least that wide, whatever the terminal's (or a pipe's
+    # 80).
+    Console(width=max(console.width, 170)).print(table)
 
 
 @tokens_app.command("revoke")

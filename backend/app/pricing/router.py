@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response, status
 from pydantic import AwareDatetime
 
-from app.api.deps import INGEST_TOKEN_REFUSED, AdminUser, CurrentUser, SessionDep, start_writing
+from app.api.deps import INGEST_TOKEN_REFUSED, AdminUser, ReaderDep, SessionDep, start_writing
 from app.api.errors import error_responses, problem_body
 from app.db.base import utcnow
 from app.jobs.schemas import MAX_SKIP
@@ -51,7 +51,7 @@ _LONG_WORK_TEXT = "Changed; the recost is long work: an operation to poll at `Lo
 
 @router.get("/prices", summary="The rate card (GPU prices)", response_model=PriceCatalogRead,
             responses={**error_responses(401, 422, 503), **INGEST_TOKEN_REFUSED})
-async def get_prices(_: CurrentUser, session: SessionDep,
+async def get_prices(_: ReaderDep, session: SessionDep,
                      at: Annotated[AwareDatetime | None, Query(
                          description="RFC 3339 instant with an offset (naive: 422): the card in force then. "
                                      "Default: now.", examples=["2025-06-01T00:00:00Z"])] = None,

@@ -11,6 +11,13 @@
 | cy     | member | nlp, vision    |
 | dee    | member | none           |
 
+and two read API tokens (`jobcost tokens create --scope read`), which must read exactly as the table says:
+
+| caller    | what              | teams          |
+|-----------|-------------------|----------------|
+| read-all  | read token        | (every team)   |
+| read-nlp  | read token        | nlp            |
+
 Every expected figure (`Matrix.expected`) is computed here from `RECORDS`, by splitting each run at UTC midnights,
 never read back from a response.
 
@@ -38,7 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core import security
 from app.core.config import Settings
 from app.db.models import Role, Team
-from tests.factories import bearer, create_user
+from tests.factories import bearer, create_read_token, create_user, token_headers
 from tests.ingestion.conftest import ingest_ok, job
 
 API = "/api/v1"
@@ -49,12 +56,27 @@ ANALYTICS = (BY_TEAM, BY_MODEL)
 FILTERED = (JOBS, BY_TEAM, BY_MODEL)  # the read endpoints taking `team_id` and `team`
 
 ADMIN, ANA, BEN, CY, DEE = "admin", "ana", "ben", "cy", "dee"
-CALLERS = (ADMIN, ANA, BEN, CY, DEE)
+READ_ALL, READ_NLP = "read-all", "read-nlp"  # read API tokens, not users
+USERS = (ADMIN, ANA, BEN, CY, DEE)
 MEMBERS = (ANA, BEN, CY, DEE)
+READERS = (READ_ALL, READ_NLP)
+CALLERS = USERS + READERS
 NLP, VISION, AUDIO = "nlp", "vision", "audio"
 TEAMS = (NLP, VISION, AUDIO)
 # What each member belongs to (the admin reads every team).
 MEMBERSHIP: dict[str, tuple[str, ...]] = {ANA: (NLP,), BEN: (VISION,), CY: (NLP, VISION), DEE: ()}
+# The teams a read token is limited to (None: every team).
+READ_TOKEN_TEAMS: dict[str, tuple[str, ...] | None] = {READ_ALL: None, READ_NLP: (NLP,)}
+# Callers that read some teams only, as a member does.
+SCOPED = MEMBERS + (READ_NLP,)
+
+
+def readable_teams(caller: str) -> tuple[str, ...]:
+    """The teams `caller` may read."""
+    if caller in MEMBERSHIP:
+        return MEMBERSHIP[caller]
+    limited = READ_TOKEN_TEAMS.get(caller)
+    return TEAMS if limited is None else limited
 SIX = Decimal("0.000001")
 
 
@@ -170,7 +192,7 @@ class Matrix:
     team_ids: dict[str, str]  # team name -> id (as the API writes it)
 
     def teams_of(self, caller: str) -> tuple[str, ...]:
-        return TEAMS if caller == ADMIN else MEMBERSHIP[caller]
+        return readable_teams(caller)
 
     def foreign_teams(self, caller: str) -> tuple[str, ...]:
         return tuple(t for t in TEAMS if t not in self.teams_of(caller))
@@ -201,11 +223,14 @@ async def matrix(client: httpx.AsyncClient, sessionmaker: async_sessionmaker[Asy
     await create_user(sessionmaker, settings, email(ADMIN), role=Role.admin)
     for caller, teams in MEMBERSHIP.items():
         await create_user(sessionmaker, settings, email(caller), teams=list(teams))
-    headers = {caller: await bearer(client, email(caller)) for caller in CALLERS}
+    headers = {caller: await bearer(client, email(caller)) for caller in USERS}
     report = await ingest_ok(client, headers[ADMIN], [r.payload() for r in RECORDS])
     assert (report["received"], report["created"], report["failed"]) == (len(RECORDS), len(RECORDS), 0), report
     ids = await team_ids(sessionmaker)
     assert set(ids) == set(TEAMS), ids
+    for reader, teams in READ_TOKEN_TEAMS.items():  # after the ingest: a token names existing teams
+        issued = await create_read_token(sessionmaker, settings, teams=teams or (), name=reader)
+        headers[reader] = token_headers(issued.token)
     return Matrix(headers=headers, team_ids=ids)
 
 

@@ -2,7 +2,8 @@
 
 Admins read every team; a member reads only its teams' jobs and costs, and a member of no team reads nothing (an
 empty answer, not an error). A member's `team_id` or `team` filter on a team it is not in is a 403, also for a team
-that does not exist (no probing of names); for an admin an unknown team is an empty answer.
+that does not exist (no probing of names); for an admin an unknown team is an empty answer. A read token reads as
+an admin would (every team) or as a member of its teams would.
 """
 
 from __future__ import annotations
@@ -29,10 +30,9 @@ from tests.access.conftest import (
     CY,
     FILTERED,
     JOBS,
-    MEMBERS,
-    MEMBERSHIP,
     NLP,
     RECORDS,
+    SCOPED,
     TEAMS,
     VISION,
     Expected,
@@ -41,6 +41,7 @@ from tests.access.conftest import (
     email,
     expected_figures,
     ghost_team_id,
+    readable_teams,
 )
 from tests.api.problems import assert_problem
 from tests.factories import bearer, create_user
@@ -234,7 +235,7 @@ def forbidden(response: httpx.Response, context: object) -> None:
     assert "www-authenticate" not in response.headers
 
 
-@pytest.mark.parametrize("caller", MEMBERS)
+@pytest.mark.parametrize("caller", SCOPED)
 async def test_a_member_filtering_on_a_team_it_is_not_in_is_forbidden(client, matrix: Matrix, caller: str) -> None:
     headers = matrix.headers[caller]
     filters: list[dict[str, str]] = []
@@ -242,7 +243,7 @@ async def test_a_member_filtering_on_a_team_it_is_not_in_is_forbidden(client, ma
         filters += [{"team_id": matrix.team_ids[team]}, {"team": team}, {"team": f"  {team.upper()} "}]
     # A team that does not exist is forbidden too: a member cannot tell it from another team's.
     filters += [{"team_id": ghost_team_id()}, {"team": "ghost"}]
-    for own in MEMBERSHIP[caller]:  # an own team does not make a foreign one readable
+    for own in readable_teams(caller):  # an own team does not make a foreign one readable
         foreign = matrix.foreign_teams(caller)[0]
         filters += [{"team_id": matrix.team_ids[own], "team": foreign},
                     {"team_id": matrix.team_ids[foreign], "team": own},
@@ -276,7 +277,7 @@ async def test_an_admin_filtering_on_an_unknown_team_gets_an_empty_answer(client
             assert_empty_report(response.json())
 
 
-OWN_TEAM_CASES = [(c, t) for c in CALLERS for t in (TEAMS if c == ADMIN else MEMBERSHIP[c])]
+OWN_TEAM_CASES = [(c, t) for c in CALLERS for t in readable_teams(c)]
 
 
 @pytest.mark.parametrize(("caller", "team"), OWN_TEAM_CASES)

@@ -7,7 +7,9 @@ only (`admin`: 403 for members). A route added to the app without an entry here 
 
 An ingest API token (`jobcost tokens create --scope ingest`) is a caller too: it gets `ingest_status`, a 403 unless
 a rule says otherwise (only the two ingest routes, and sign-in, which reads no token, do); revoked or expired, it
-is a 401 everywhere.
+is a 401 everywhere. So is a read API token (`jobcost tokens create --scope read [--team …]`): on a route marked
+`readable` it gets what a caller reading the same teams gets (an admin for every team, a member of its teams),
+everywhere else a 403; revoked or expired, a 401 everywhere.
 """
 
 from __future__ import annotations
@@ -22,19 +24,22 @@ from typing import Any
 import httpx
 import pytest
 
-from app.auth.api_tokens import ApiTokenService
+from app.auth.api_tokens import ApiTokenService, IssuedToken
 from tests.access.conftest import (
     ADMIN,
     ANA,
     API,
     MEMBERS,
     MEMBERSHIP,
+    READ_ALL,
+    READ_NLP,
+    READERS,
     RECORDS,
     Matrix,
     email,
 )
 from tests.api.problems import assert_problem, assert_unauthenticated
-from tests.factories import DEFAULT_PASSWORD, create_ingest_token, token_headers
+from tests.factories import DEFAULT_PASSWORD, create_ingest_token, create_read_token, token_headers
 from tests.ingestion.conftest import job
 
 
@@ -52,6 +57,13 @@ class Rule:
     member_status: Callable[[Matrix, str], int]  # what a member gets for `request`
     request: dict[str, Any]  # extra keyword arguments of the call (body, form, query)
     ingest_status: int = 403  # what a valid ingest API token gets for `request`: refused unless said otherwise
+    readable: bool = False  # a read API token may call it (and then gets `member_status` for its teams)
+
+    def read_status(self, matrix: Matrix, reader: str) -> int:
+        """What read token `reader` gets for `request`."""
+        if self.access is Access.public:
+            return 200
+        return self.member_status(matrix, reader) if self.readable else 403
 
 
 def always(status: int) -> Callable[[Matrix, str], int]:
@@ -75,15 +87,17 @@ ROUTES: dict[tuple[str, str], Rule] = {
         Access.public, 200, always(200), {"data": {"username": email(ANA), "password": DEFAULT_PASSWORD}},
         ingest_status=200),
     ("GET", f"{API}/auth/me"): Rule(Access.signed_in, 200, always(200), {}),
-    ("GET", f"{API}/prices"): Rule(Access.signed_in, 200, always(200), {}),
+    ("GET", f"{API}/prices"): Rule(Access.signed_in, 200, always(200), {}, readable=True),
     ("GET", f"{API}/energy/coefficients"): Rule(Access.signed_in, 200, always(200), {}),
-    ("GET", f"{API}/jobs"): Rule(Access.scoped, 200, always(200), {}),
-    ("GET", f"{API}/jobs/"): Rule(Access.scoped, 200, always(200), {}),  # the same list, with a trailing slash
+    ("GET", f"{API}/jobs"): Rule(Access.scoped, 200, always(200), {}, readable=True),
+    # the same list, with a trailing slash
+    ("GET", f"{API}/jobs/"): Rule(Access.scoped, 200, always(200), {}, readable=True),
     ("GET", f"{API}/jobs/{{job_id:job_id}}"): Rule(
-        Access.scoped, 200, lambda matrix, caller: 200 if DETAIL_JOB in matrix.job_ids_of(caller) else 404, {}),
-    ("GET", f"{API}/analytics/cost"): Rule(Access.scoped, 200, always(200), {}),
-    ("GET", f"{API}/analytics/cost/by-team"): Rule(Access.scoped, 200, always(200), {}),
-    ("GET", f"{API}/analytics/cost/by-model"): Rule(Access.scoped, 200, always(200), {}),
+        Access.scoped, 200, lambda matrix, caller: 200 if DETAIL_JOB in matrix.job_ids_of(caller) else 404, {},
+        readable=True),
+    ("GET", f"{API}/analytics/cost"): Rule(Access.scoped, 200, always(200), {}, readable=True),
+    ("GET", f"{API}/analytics/cost/by-team"): Rule(Access.scoped, 200, always(200), {}, readable=True),
+    ("GET", f"{API}/analytics/cost/by-model"): Rule(Access.scoped, 200, always(200), {}, readable=True),
     ("GET", f"{API}/admin/users"): Rule(Access.admin, 200, always(403), {}),
     ("POST", f"{API}/admin/ingest/jobs"): Rule(
         Access.admin, 200, always(403), {"json": {"jobs": [job(NEW_JOB, team="nlp")]}}, ingest_status=200),
@@ -98,7 +112,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", f"{API}/admin/prices/aliases"): Rule(Access.admin, 200, always(403),
                                                   {"json": {"gpu_type": {"V100M16": "V100"}}}),
     ("GET", f"{API}/admin/prices/changes"): Rule(Access.admin, 200, always(403), {}),
-    ("GET", f"{API}/budgets"): Rule(Access.scoped, 200, always(200), {}),
+    ("GET", f"{API}/budgets"): Rule(Access.scoped, 200, always(200), {}, readable=True),
     ("GET", f"{API}/admin/budgets"): Rule(Access.admin, 200, always(403), {}),
     ("POST", f"{API}/admin/budgets"): Rule(Access.admin, 201, always(403),
                                            {"json": {"team": "nlp", "amount": "100"}}),
@@ -232,16 +246,47 @@ async def test_an_ingest_token_may_ingest_and_nothing_else(client, app, matrix: 
     assert listed.json()["total"] == len(RECORDS) + 1 + 30
 
 
-@pytest.mark.parametrize("state", ["revoked", "expired"])
-async def test_a_revoked_or_expired_ingest_token_is_401_everywhere(client, app, matrix: Matrix, sessionmaker,
-                                                                   settings, state: str) -> None:
+@pytest.mark.parametrize("reader", READERS)
+async def test_a_read_token_may_read_its_teams_and_nothing_else(client, app, matrix: Matrix, reader: str) -> None:
+    for method, path in api_routes(app):
+        rule = ROUTES[(method, path)]
+        response = await call(client, method, path, matrix.headers[reader])
+        assert response.status_code == rule.read_status(matrix, reader), (reader, method, path, response.text)
+        if response.status_code == 403:
+            body = assert_problem(response, 403, "forbidden")
+            assert "may only read" in body["detail"], (method, path, body)
+            assert "www-authenticate" not in response.headers
+    # It wrote nothing: the job an admin route would delete is there, nothing was ingested.
+    admin = matrix.headers[ADMIN]
+    assert (await client.get(f"{API}/jobs/{DELETED_JOB}", headers=admin)).status_code == 200
+    assert (await client.get(f"{API}/jobs/{NEW_JOB}", headers=admin)).status_code == 404
+    listed = await client.get(f"{API}/jobs", params={"limit": 100}, headers=admin)
+    assert listed.json()["total"] == len(RECORDS)
+
+
+async def test_the_read_tokens_read_what_the_table_says(client, matrix: Matrix) -> None:
+    """The anchor of `read_status`: the unlimited token reads the audio job, the nlp token does not."""
+    assert (await client.get(f"{API}/jobs/audio-001", headers=matrix.headers[READ_ALL])).status_code == 200
+    assert (await client.get(f"{API}/jobs/audio-001", headers=matrix.headers[READ_NLP])).status_code == 404
+    assert (await client.get(f"{API}/jobs/{DETAIL_JOB}", headers=matrix.headers[READ_NLP])).status_code == 200
+
+
+async def _ended_token(sessionmaker, settings, scope: str, state: str) -> IssuedToken:  # noqa: ANN001
+    make = create_ingest_token if scope == "ingest" else create_read_token
     if state == "expired":  # created 2020-01-01 for 30 days
-        issued = await create_ingest_token(sessionmaker, settings, now=datetime(2020, 1, 1, tzinfo=UTC))
-    else:
-        issued = await create_ingest_token(sessionmaker, settings)
-        async with sessionmaker() as session:
-            await ApiTokenService(session, settings).revoke(issued.record.id)
-            await session.commit()
+        return await make(sessionmaker, settings, now=datetime(2020, 1, 1, tzinfo=UTC))
+    issued = await make(sessionmaker, settings)
+    async with sessionmaker() as session:
+        await ApiTokenService(session, settings).revoke(issued.record.id)
+        await session.commit()
+    return issued
+
+
+@pytest.mark.parametrize("scope", ["ingest", "read"])
+@pytest.mark.parametrize("state", ["revoked", "expired"])
+async def test_a_revoked_or_expired_api_token_is_401_everywhere(client, app, matrix: Matrix, sessionmaker,
+                                                                settings, state: str, scope: str) -> None:
+    issued = await _ended_token(sessionmaker, settings, scope, state)
     for method, path in api_routes(app):
         response = await call(client, method, path, token_headers(issued.token))
         if ROUTES[(method, path)].access is Access.public:

@@ -79,9 +79,9 @@ async def test_expires_days_out_of_bounds_is_refused(tokens: ApiTokenService, se
     assert (await session.execute(select(ApiToken))).first() is None
 
 
-@pytest.mark.parametrize("scope", ["read", "admin", "INGEST", ""])
+@pytest.mark.parametrize("scope", ["admin", "INGEST", "Read", ""])
 async def test_an_unknown_scope_is_refused(tokens: ApiTokenService, scope: str) -> None:
-    with pytest.raises(UnprocessableError, match=r"scope: .* is not a token scope \(allowed: ingest\)"):
+    with pytest.raises(UnprocessableError, match=r"scope: .* is not a token scope \(allowed: ingest, read\)"):
         await tokens.create(scope, 30, now=ISSUED)
 
 

@@ -75,14 +75,14 @@ def test_a_token_signed_with_the_development_key_is_flagged(fresh_db: ScratchDat
     assert response.status_code == 401
 
 
-@pytest.mark.parametrize("scope", ["read", "admin", "INGEST ", ""])
+@pytest.mark.parametrize("scope", ["admin", "INGEST ", "Read", ""])
 def test_an_unknown_scope_is_refused(fresh_db: ScratchDatabase, scope: str) -> None:
     result = invoke("tokens", "create", "--scope", scope, "--expires-days", "30", "--database-url", fresh_db.url,
                     env=SERVICE_KEY)
 
     assert result.exit_code == 2, result.output
     assert "Invalid value for '--scope'" in result.output
-    assert "ingest" in result.output
+    assert "ingest" in result.output and "read" in result.output
     assert stored_tokens(fresh_db.url) == []
 
 
@@ -136,18 +136,66 @@ def test_list_shows_every_token_and_its_state(fresh_db: ScratchDatabase) -> None
 
     assert result.exit_code == 0, result.output
     assert cells(line_with(result.stdout, "last used")) == [
-        "id", "name", "scope", "created", "expires", "revoked", "last used", "state"]
+        "id", "name", "scope", "teams", "created", "expires", "revoked", "last used", "state"]
     rows = {row.name: row for row in stored_tokens(fresh_db.url)}
     kept_row, old_row = rows["[bold]kept[/bold]"], rows["old"]
     stamp = "%Y-%m-%d %H:%M"  # UTC, to the minute
     # The name is shown as written, not read as markup.
     assert cells(line_with(result.stdout, str(kept_row.id))) == [
-        str(kept_row.id), "[bold]kept[/bold]", "ingest", kept_row.created_at.strftime(stamp),
+        str(kept_row.id), "[bold]kept[/bold]", "ingest", "-", kept_row.created_at.strftime(stamp),
         kept_row.expires_at.strftime(stamp), "-", kept_row.last_used_at.strftime(stamp), "active"]
     assert cells(line_with(result.stdout, str(old_row.id))) == [
-        str(old_row.id), "old", "ingest", old_row.created_at.strftime(stamp), old_row.expires_at.strftime(stamp),
+        str(old_row.id), "old", "ingest", "-", old_row.created_at.strftime(stamp), old_row.expires_at.strftime(stamp),
         old_row.revoked_at.strftime(stamp), "-", "revoked"]
     assert kept not in result.output
+
+
+def create_read(url: str, *extra: str) -> Any:
+    return invoke("tokens", "create", "--scope", "read", "--expires-days", "365", *extra, "--database-url", url,
+                  env=SERVICE_KEY)
+
+
+def test_a_read_token_reads_its_teams_only_and_is_listed_with_them(fresh_db: ScratchDatabase) -> None:
+    ingest = create(fresh_db.url).stdout.strip()
+    jobs = [job("nlp-001", team="NLP"), job("vision-001", team="vision"), job("audio-001", team="audio")]
+    assert api_call(fresh_db.url, ingest, "POST", INGEST, json={"jobs": jobs}).status_code == 200
+
+    limited = create_read(fresh_db.url, "--team", "nlp", "--team", " Vision ", "--name", "grafana")
+    every = create_read(fresh_db.url, "--name", "bi")
+
+    assert (limited.exit_code, every.exit_code) == (0, 0), limited.output + every.output
+    assert line_with(limited.stderr, "scope:").split() == ["scope:", "read"]
+    assert line_with(limited.stderr, "teams:").split() == ["teams:", "NLP,", "vision"]
+    assert line_with(every.stderr, "teams:").split() == ["teams:", "all"]
+    listed = api_call(fresh_db.url, limited.stdout.strip(), "GET", "/api/v1/jobs")
+    assert listed.status_code == 200, listed.text
+    assert sorted(j["job_id"] for j in listed.json()["jobs"]) == ["nlp-001", "vision-001"]
+    listed = api_call(fresh_db.url, every.stdout.strip(), "GET", "/api/v1/jobs")
+    assert sorted(j["job_id"] for j in listed.json()["jobs"]) == ["audio-001", "nlp-001", "vision-001"]
+    refused = api_call(fresh_db.url, every.stdout.strip(), "POST", INGEST, json={"jobs": [job("x-001")]})
+    assert refused.status_code == 403
+    assert "may only read" in refused.json()["detail"]
+
+    table = invoke("tokens", "list", "--database-url", fresh_db.url).stdout
+    rows = {row.name: row for row in stored_tokens(fresh_db.url)}
+    assert cells(line_with(table, str(rows["grafana"].id)))[2:4] == ["read", "NLP, vision"]
+    assert cells(line_with(table, str(rows["bi"].id)))[2:4] == ["read", "all"]
+
+
+def test_an_unknown_team_is_refused_by_name(fresh_db: ScratchDatabase) -> None:
+    ingest = create(fresh_db.url).stdout.strip()
+    assert api_call(fresh_db.url, ingest, "POST", INGEST, json={"jobs": [job("nlp-001", team="nlp")]}
+                    ).status_code == 200
+
+    result = create_read(fresh_db.url, "--team", "nlp", "--team", "nlpp")
+
+    assert result.exit_code == 1
+    assert "no team named 'nlpp'" in result.stderr
+    assert result.stdout == "" and "Traceback" not in result.output
+    assert [row.scope for row in stored_tokens(fresh_db.url)] == ["ingest"]
+    ingest_with_team = create(fresh_db.url, "--team", "nlp")
+    assert ingest_with_team.exit_code == 1
+    assert "only a read token" in ingest_with_team.stderr
 
 
 def test_revoke_refuses_the_token_from_the_next_request(fresh_db: ScratchDatabase) -> None:

@@ -1,6 +1,6 @@
 """All ORM models, in one place, so that Alembic and every service see the same metadata."""
 
-from app.db.models.api_token import ApiToken, TokenScope
+from app.db.models.api_token import ApiToken, TokenScope, api_token_teams
 from app.db.models.budget import (
     AlertEvent,
     AlertKind,
@@ -65,5 +65,6 @@ __all__ = [
     "Team",
     "TokenScope",
     "User",
+    "api_token_teams",
     "team_members",
 ]
