@@ -22,6 +22,8 @@ from app.db.types import usd_to_micros
 MAX_LABELS = 50
 MAX_GPU_COUNT = Decimal(100_000)
 MAX_COST_USD = Decimal(10) ** 12
+MAX_ENERGY_KWH = Decimal(10_000_000)
+REGION_MAX = 64
 MAX_RUN = timedelta(days=366)
 MAX_CLOCK_SKEW = timedelta(minutes=10)
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -147,6 +149,55 @@ def parse_cost(value: Any) -> Decimal:
     except ValueError:
         raise fail("decimal_places", "must have at most 6 decimal places (one micro-USD)") from None
     return number
+
+
+def parse_energy_kwh(value: Any) -> Decimal:
+    """Measured energy of a whole job in kWh: a decimal ≥ 0 with at most 6 places (one milliwatt-hour), at most
+    10,000,000 kWh (`kwh_to_mwh` makes it the stored integer)."""
+    number = _decimal(value)
+    if number < 0:
+        raise fail("greater_than_equal", "must be 0 or more (kWh)")
+    if number > MAX_ENERGY_KWH:
+        raise fail("less_than_equal", "must be at most 10,000,000 kWh")
+    # Compared exactly (quantize, not a multiplication that the context's 28 digits could round to a whole).
+    if number != number.quantize(Decimal("0.000001")):
+        raise fail("decimal_places", "must have at most 6 decimal places (one milliwatt-hour)")
+    return number
+
+
+def kwh_to_mwh(kwh: Decimal) -> int:
+    """kWh (at most 6 places, as `parse_energy_kwh` gives) as integer milliwatt-hours (1 kWh = 1,000,000 mWh)."""
+    return int(kwh.scaleb(6))
+
+
+def parse_gpu_utilization(value: Any) -> Decimal:
+    """Mean share of the allocated GPUs' time with work on them: a decimal from 0 to 1 (not a percentage) with at
+    most 4 places (`share_to_bp` makes it the stored integer)."""
+    number = _decimal(value)
+    if number < 0:
+        raise fail("greater_than_equal", "must be 0 or more (a share from 0 to 1)")
+    if number > 1:
+        raise fail("less_than_equal", "must be at most 1 (a share from 0 to 1, not a percentage)")
+    if number != number.quantize(Decimal("0.0001")):
+        raise fail("decimal_places", "must have at most 4 decimal places")
+    return number
+
+
+def share_to_bp(share: Decimal) -> int:
+    """A share from 0 to 1 (at most 4 places, as `parse_gpu_utilization` gives) as integer ten-thousandths."""
+    return int(share.scaleb(4))
+
+
+def parse_region(value: Any) -> str | None:
+    """A cloud region or data-centre name: text under the name rules, 1–64 characters once trimmed, stored
+    case-folded (`"US-East-1 "` → `"us-east-1"`); None when blank."""
+    cleaned = clean_text(value, REGION_MAX)
+    if cleaned is None:
+        return None
+    folded = cleaned.casefold()
+    if len(folded) > REGION_MAX:  # case folding can lengthen text ("ß" → "ss")
+        raise fail("string_too_long", f"must be at most {REGION_MAX} characters once case-folded")
+    return folded
 
 
 # Characters refused in names and ids: controls, lone surrogates (not encodable, so not storable), format

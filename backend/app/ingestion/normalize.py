@@ -21,14 +21,19 @@ from app.ingestion.field_rules import (
     MAX_CLOCK_SKEW,
     MAX_LABELS,
     MAX_RUN,
+    kwh_to_mwh,
     optional_text,
     parse_cost,
     parse_currency,
+    parse_energy_kwh,
     parse_gpu_count,
+    parse_gpu_utilization,
     parse_instant,
     parse_labels,
+    parse_region,
     parse_status,
     required_text,
+    share_to_bp,
     team_name,
     to_utc_ms,
 )
@@ -81,7 +86,8 @@ class JobIn(BaseModel):
             "job_id": "slurm-a:12345_7", "team": "nlp", "status": "COMPLETED", "model_name": "llama-3-8b-sft",
             "gpu_type": "H100", "gpu_count": 8, "provider": "aws", "user": "ada",
             "submitted_at": "2026-01-10T07:55:00Z", "started_at": "2026-01-10T08:00:00Z",
-            "ended_at": "2026-01-10T12:00:00Z", "labels": {"project": "sft"}}]},
+            "ended_at": "2026-01-10T12:00:00Z", "energy_kwh": "31.25", "gpu_utilization": "0.82",
+            "region": "us-east-1", "labels": {"project": "sft"}}]},
     )
 
     job_id: Annotated[str, _JOB_ID, _NAME_SCHEMA] = Field(
@@ -111,6 +117,20 @@ class JobIn(BaseModel):
                     _DECIMAL_SCHEMA] = Field(
         default=None, description="Billed cost of the whole job in USD, ≥ 0 and under 10^12, up to 6 decimal places; "
                                   "needs `started_at`. Without it the cost is estimated from the GPU price catalog.")
+    energy_kwh: Annotated[Decimal | None, BeforeValidator(lambda v: None if _blank(v) else parse_energy_kwh(v)),
+                          _DECIMAL_SCHEMA] = Field(
+        default=None, description="Measured energy of the whole job in kWh (e.g. Slurm's ConsumedEnergy), ≥ 0 and "
+                                  "at most 10,000,000, up to 6 decimal places; null when not measured (then "
+                                  "energy is estimated).")
+    gpu_utilization: Annotated[Decimal | None,
+                               BeforeValidator(lambda v: None if _blank(v) else parse_gpu_utilization(v)),
+                               _DECIMAL_SCHEMA] = Field(
+        default=None, description="Mean share of the allocated GPUs' time with work on them, 0 to 1 (0.82, not "
+                                  "82), up to 4 decimal places; null when unknown.")
+    region: Annotated[str | None, BeforeValidator(parse_region),
+                      WithJsonSchema({"anyOf": [{"type": "string", "maxLength": 64}, {"type": "null"}]})] = Field(
+        default=None, description="Cloud region or data-centre name (`us-east-1`), 1–64 characters; stored "
+                                  "trimmed and case-folded.")
     currency: Annotated[str, BeforeValidator(parse_currency)] = Field(default="USD", description="Only `USD`.")
     labels: Annotated[dict[str, str], BeforeValidator(parse_labels),
                       WithJsonSchema({"type": "object", "maxProperties": MAX_LABELS,
@@ -122,7 +142,8 @@ class JobIn(BaseModel):
 @dataclass(frozen=True, slots=True)
 class NormalizedJob:
     """A valid job, normalised: canonical names, UTC millisecond timestamps, integer GPU thousandths and
-    micro-USD, `observed_at` resolved for running jobs and None otherwise."""
+    micro-USD, `observed_at` resolved for running jobs and None otherwise; measured energy as integer
+    milliwatt-hours, GPU utilisation as integer ten-thousandths, the region case-folded (None when not given)."""
 
     job_id: str
     team: str
@@ -138,6 +159,9 @@ class NormalizedJob:
     observed_at: datetime | None
     billed_cost: Decimal | None
     labels: dict[str, str]
+    energy_mwh: int | None = None  # measured energy of the whole job, integer milliwatt-hours
+    gpu_util_bp: int | None = None  # mean GPU utilisation, integer ten-thousandths (0..10,000)
+    region: str | None = None  # case-folded
 
     @property
     def run_end(self) -> datetime | None:
@@ -233,7 +257,9 @@ def normalize_record(raw: Any, *, now: datetime,
         user_name=job.user, submitted_at=job.submitted_at, started_at=job.started_at, ended_at=job.ended_at,
         observed_at=observed, billed_cost=job.cost,
         labels=_with_sent_names(job.labels, (SENT_GPU_TYPE_LABEL, job.gpu_type, gpu_type),
-                                (SENT_PROVIDER_LABEL, job.provider, provider)))
+                                (SENT_PROVIDER_LABEL, job.provider, provider)),
+        energy_mwh=None if job.energy_kwh is None else kwh_to_mwh(job.energy_kwh),
+        gpu_util_bp=None if job.gpu_utilization is None else share_to_bp(job.gpu_utilization), region=job.region)
 
 
 # Labels keeping a name as it was sent when an alias (or MIG reading) made it another name, not only another case,

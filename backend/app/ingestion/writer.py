@@ -37,7 +37,8 @@ _SNAPSHOTS = CostSnapshot.__table__
 # The columns a changed job's row takes from its staged row (its id, job_id and created_at stay).
 UPDATED_ON_CHANGE = ("team_id", "user_name", "model_name", "gpu_type", "gpu_milli", "provider", "status",
                      "submitted_at", "started_at", "ended_at", "observed_at", "billed_cost_micros", "cost_micros",
-                     "gpu_us", "cost_source", "labels", "content_hash", "updated_at")
+                     "gpu_us", "cost_source", "labels", "energy_mwh", "gpu_util_bp", "region", "content_hash",
+                     "updated_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +65,9 @@ def _ms(value: datetime | None) -> int | None:
 def content_hash(job: NormalizedJob, costing: JobCosting) -> str:
     """SHA-256 of everything an ingest writes for `job`: the normalised record (team by its key, the resolved
     `observed_at`) and its costing. Equal hashes mean re-ingesting changes nothing; a new price in the rate card
-    changes the costing and so the hash."""
-    document = [
+    changes the costing and so the hash. Energy, utilisation and region join the document only when the record has
+    one of them, so a job stored before they existed, sent again without them, keeps its stored hash (unchanged)."""
+    document: list[Any] = [
         job.job_id, team_name_key(job.team), job.status.value, job.model_name, job.gpu_type, job.gpu_milli,
         job.provider, job.user_name, _ms(job.submitted_at), _ms(job.started_at), _ms(job.ended_at),
         _ms(job.observed_at), job.labels,
@@ -73,6 +75,8 @@ def content_hash(job: NormalizedJob, costing: JobCosting) -> str:
         costing.cost_micros, costing.source.value, costing.gpu_us,
         [[d.day.isoformat(), d.run_ms, d.gpu_us, d.cost_micros] for d in costing.days],
     ]
+    if job.energy_mwh is not None or job.gpu_util_bp is not None or job.region is not None:
+        document.append({"energy_mwh": job.energy_mwh, "gpu_util_bp": job.gpu_util_bp, "region": job.region})
     encoded = json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
@@ -153,7 +157,8 @@ def job_row(p: StagedJob, pk: uuid.UUID, team_id: uuid.UUID, now: datetime) -> d
         "started_at": job.started_at, "ended_at": job.ended_at, "observed_at": job.observed_at,
         "billed_cost_micros": None if job.billed_cost is None else usd_to_micros(job.billed_cost),
         "cost_micros": costing.cost_micros, "gpu_us": costing.gpu_us, "cost_source": costing.source.value,
-        "labels": job.labels, "content_hash": p.content_hash, "created_at": now, "updated_at": now,
+        "labels": job.labels, "energy_mwh": job.energy_mwh, "gpu_util_bp": job.gpu_util_bp, "region": job.region,
+        "content_hash": p.content_hash, "created_at": now, "updated_at": now,
     }
 
 

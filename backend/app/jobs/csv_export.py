@@ -22,7 +22,8 @@ CSV_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("started_at", ("started_at",)), ("ended_at", ("ended_at",)), ("observed_at", ("observed_at",)),
     ("gpu_hours", ("gpu_hours",)), ("cost", ("cost",)), ("billed_cost", ("billed_cost",)),
     ("cost_source", ("cost_source",)), ("currency", ("currency",)), ("labels", ("labels",)), ("id", ("id",)),
-    ("created_at", ("created_at",)), ("updated_at", ("updated_at",)),
+    ("created_at", ("created_at",)), ("updated_at", ("updated_at",)), ("energy_kwh", ("energy_kwh",)),
+    ("gpu_utilization", ("gpu_utilization",)), ("region", ("region",)),
 )
 
 

@@ -46,6 +46,30 @@ GpuCount = Annotated[
 ]
 
 
+def _energy_text(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.000001')):f}"  # exact: stored as whole milliwatt-hours
+
+
+def _share_text(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.0001')):f}"  # exact: stored as whole ten-thousandths
+
+
+EnergyKwh = Annotated[
+    Decimal,
+    PlainSerializer(_energy_text, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+\.\d{6}$",
+                    "description": "Measured energy of the whole job, kWh, 6 decimal places",
+                    "examples": ["31.250000"]}),
+]
+Share = Annotated[
+    Decimal,
+    PlainSerializer(_share_text, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^[01]\.\d{4}$",
+                    "description": "Mean GPU utilisation, a share from 0 to 1, 4 decimal places",
+                    "examples": ["0.8200"]}),
+]
+
+
 # Filters compare with stored names, so they are read by the same rule as names at ingest: a value ingest would
 # refuse (a control character, which PostgreSQL cannot even compare, say) is a clear 422, not a database error.
 # The bounds are the stored columns' (255; 64 for gpu_type and provider), also shown on the OpenAPI page.
@@ -202,7 +226,8 @@ JOB_EXAMPLE: dict[str, Any] = {
     "gpu_type": "H100", "gpu_count": "8", "provider": "aws", "user": "ada", "submitted_at": "2026-01-03T21:40:00Z",
     "started_at": "2026-01-03T22:00:00Z", "ended_at": "2026-01-04T01:15:00Z", "observed_at": None,
     "gpu_hours": "26.000000", "cost": "178.880000", "billed_cost": None, "cost_source": "estimated",
-    "currency": "USD", "labels": {"project": "assistant", "stage": "sft"},
+    "currency": "USD", "labels": {"project": "assistant", "stage": "sft"}, "energy_kwh": "19.412000",
+    "gpu_utilization": "0.7350", "region": "us-east-1",
     "created_at": "2026-11-29T21:37:19.877593Z", "updated_at": "2026-11-29T21:37:19.877593Z",
     "snapshots": [{"day": "2026-01-03", "gpu_hours": "16.000000", "cost": "110.080000"},
                   {"day": "2026-01-04", "gpu_hours": "10.000000", "cost": "68.800000"}],
@@ -243,6 +268,14 @@ class JobRead(BaseModel):
     cost_source: CostSource
     currency: Literal["USD"] = "USD"
     labels: dict[str, str] = Field(examples=[{"partition": "gpu-h100"}])
+    energy_kwh: EnergyKwh | None = Field(
+        None, description="kWh: the measured energy of the whole job as the record carried it; null when not "
+                          "measured.")
+    gpu_utilization: Share | None = Field(
+        None, description="Mean share (0 to 1) of the allocated GPUs' time with work on them, as the record "
+                          "carried it; null when unknown.")
+    region: str | None = Field(None, description="Cloud region or data-centre name, case-folded.",
+                               examples=["us-east-1"])
     created_at: datetime
     updated_at: datetime
     snapshots: list[SnapshotRead] | None = Field(
@@ -263,7 +296,9 @@ class JobRead(BaseModel):
             provider=job.provider, user=job.user_name, submitted_at=job.submitted_at, started_at=job.started_at,
             ended_at=job.ended_at, observed_at=job.observed_at, gpu_hours=gpu_hours(job.gpu_us), cost=job.cost,
             billed_cost=job.billed_cost, cost_source=job.cost_source, labels=job.labels,
-            created_at=job.created_at, updated_at=job.updated_at,
+            energy_kwh=None if job.energy_mwh is None else Decimal(job.energy_mwh).scaleb(-6),
+            gpu_utilization=None if job.gpu_util_bp is None else Decimal(job.gpu_util_bp).scaleb(-4),
+            region=job.region, created_at=job.created_at, updated_at=job.updated_at,
             snapshots=None if snapshots is None else [
                 SnapshotRead(day=s.day, gpu_hours=gpu_hours(s.gpu_us), cost=s.cost) for s in snapshots],
         )

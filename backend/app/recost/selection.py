@@ -69,7 +69,8 @@ def chunk_rows(scopes: Sequence[RecostScope], after: str | None, limit: int) -> 
     return (select(_JOBS.c.id, _JOBS.c.job_id, _JOBS.c.team_id, Team.name.label("team_name"), _JOBS.c.status,
                    _JOBS.c.model_name, _JOBS.c.gpu_type, _JOBS.c.gpu_milli, _JOBS.c.provider, _JOBS.c.user_name,
                    _JOBS.c.submitted_at, _JOBS.c.started_at, _JOBS.c.ended_at, _JOBS.c.observed_at,
-                   _JOBS.c.labels, type_coerce(_JOBS.c.cost_micros, BigInteger).label("cost_micros"),
+                   _JOBS.c.labels, _JOBS.c.energy_mwh, _JOBS.c.gpu_util_bp, _JOBS.c.region,
+                   type_coerce(_JOBS.c.cost_micros, BigInteger).label("cost_micros"),
                    _JOBS.c.gpu_us, _JOBS.c.content_hash)
             .join(Team, Team.id == _JOBS.c.team_id)
             .where(in_scope(scopes), cursor)
@@ -83,4 +84,5 @@ def normalized_job(row: Any) -> NormalizedJob:
         job_id=row.job_id, team=row.team_name, status=JobStatus(row.status), model_name=row.model_name,
         gpu_type=row.gpu_type, gpu_milli=row.gpu_milli, provider=row.provider, user_name=row.user_name,
         submitted_at=row.submitted_at, started_at=row.started_at, ended_at=row.ended_at,
-        observed_at=row.observed_at, billed_cost=None, labels=row.labels)
+        observed_at=row.observed_at, billed_cost=None, labels=row.labels, energy_mwh=row.energy_mwh,
+        gpu_util_bp=row.gpu_util_bp, region=row.region)

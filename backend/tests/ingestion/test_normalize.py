@@ -355,8 +355,8 @@ def test_error_messages_name_what_is_wrong() -> None:
 
 
 def test_several_errors_of_one_record_all_reported() -> None:
-    errors = refused(record(gpu_count="-1", currency="EUR", region="eu"))
-    assert sorted(e.field or "" for e in errors) == ["currency", "gpu_count", "region"]
+    errors = refused(record(gpu_count="-1", currency="EUR", zone="eu"))
+    assert sorted(e.field or "" for e in errors) == ["currency", "gpu_count", "zone"]
 
 
 # --- the future (relative to the `now` passed in; 10 minutes of clock skew allowed) --------------------------------
@@ -681,7 +681,7 @@ def test_strings_refused(field: str, value: Any, word: str | None) -> None:
 
 
 @pytest.mark.parametrize("name", [
-    pytest.param("gpus", id="gpus"), pytest.param("region", id="region"), pytest.param("Cost", id="case-differs"),
+    pytest.param("gpus", id="gpus"), pytest.param("zone", id="zone"), pytest.param("Cost", id="case-differs"),
     pytest.param("billed_cost", id="output-field"), pytest.param("id", id="id"),
 ])
 def test_unknown_field_refused_by_name(name: str) -> None:
@@ -689,8 +689,8 @@ def test_unknown_field_refused_by_name(name: str) -> None:
 
 
 def test_two_unknown_fields_two_errors() -> None:
-    errors = refused(record(gpus=8, region="eu"))
-    assert sorted(e.field or "" for e in errors) == ["gpus", "region"]
+    errors = refused(record(gpus=8, zone="eu"))
+    assert sorted(e.field or "" for e in errors) == ["gpus", "zone"]
 
 
 # --- aliases -----------------------------------------------------------------------------------------------------

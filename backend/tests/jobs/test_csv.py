@@ -23,7 +23,8 @@ from tests.jobs.test_paging import seed_paging
 
 HEADER = ["job_id", "team_id", "team", "status", "model_name", "gpu_type", "gpu_count", "provider", "user",
           "submitted_at", "started_at", "ended_at", "observed_at", "gpu_hours", "cost", "billed_cost",
-          "cost_source", "currency", "labels", "id", "created_at", "updated_at"]
+          "cost_source", "currency", "labels", "id", "created_at", "updated_at", "energy_kwh", "gpu_utilization",
+          "region"]
 
 
 @pytest.fixture(autouse=True)

@@ -31,7 +31,7 @@ from tests.jobs.conftest import JOBS, get_job, ids, list_jobs, list_ok, team_id
 JOB_READ_FIELDS = {
     "id", "job_id", "team", "status", "model_name", "gpu_type", "gpu_count", "provider", "user", "submitted_at",
     "started_at", "ended_at", "observed_at", "gpu_hours", "cost", "billed_cost", "cost_source", "currency",
-    "labels", "created_at", "updated_at", "snapshots",
+    "labels", "energy_kwh", "gpu_utilization", "region", "created_at", "updated_at", "snapshots",
 }
 
 
@@ -78,7 +78,8 @@ async def test_an_estimated_job_over_midnight_shows_every_field_and_two_equal_da
         "submitted_at": "2026-01-03T21:55:00Z", "started_at": "2026-01-03T22:00:00Z",
         "ended_at": "2026-01-04T02:00:00Z", "observed_at": None,
         "gpu_hours": "32.000000", "cost": "75.061696", "billed_cost": None, "cost_source": "estimated",
-        "currency": "USD", "labels": {"partition": "gpu-h100"}, "snapshots": None,
+        "currency": "USD", "labels": {"partition": "gpu-h100"}, "energy_kwh": None, "gpu_utilization": None,
+        "region": None, "snapshots": None,
     }
     assert {k: listed[k] for k in expected} == expected
     created, updated = assert_utc_z(listed["created_at"]), assert_utc_z(listed["updated_at"])

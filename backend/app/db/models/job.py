@@ -6,7 +6,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Enum, ForeignKey, Index, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db.base import Base, Timestamps, UUIDPrimaryKey
@@ -39,17 +39,26 @@ def _str_enum(enum: type[StrEnum], name: str) -> Enum:
                 values_callable=lambda e: [m.value for m in e])
 
 
+MAX_ENERGY_MWH = 10_000_000 * 1_000_000  # 10,000,000 kWh in milliwatt-hours
+MAX_GPU_UTIL_BP = 10_000  # a share of 1
+
+
 class Job(UUIDPrimaryKey, Timestamps, Base):
     """One unit of compute work, keyed by its external `job_id`.
 
     Exact integer storage: `gpu_milli` is GPUs × 1000, `gpu_us` is GPU-microseconds (gpu_milli × run ms),
     money columns are micro-USD (`Micros`). `content_hash` is the hash of the normalised record: equal hash
-    means an ingest changes nothing.
+    means an ingest changes nothing. Energy and efficiency as the record carried them (null when it did not):
+    `energy_mwh` is measured energy of the whole job in integer milliwatt-hours (1 kWh = 1,000,000 mWh, at most
+    10,000,000 kWh), `gpu_util_bp` the mean GPU utilisation in ten-thousandths (0..10,000), `region` the
+    case-folded region or data-centre name.
     """
 
     __tablename__ = "jobs"
     __table_args__ = (
         Index("ix_jobs_started_at_job_id", "started_at", "job_id"),
+        CheckConstraint(f"energy_mwh >= 0 AND energy_mwh <= {MAX_ENERGY_MWH}", name="energy_mwh_range"),
+        CheckConstraint(f"gpu_util_bp >= 0 AND gpu_util_bp <= {MAX_GPU_UTIL_BP}", name="gpu_util_bp_range"),
     )
 
     job_id: Mapped[str] = mapped_column(String(255), nullable=False, unique=True)
@@ -70,6 +79,9 @@ class Job(UUIDPrimaryKey, Timestamps, Base):
     cost_source: Mapped[CostSource] = mapped_column(_str_enum(CostSource, "cost_source"), nullable=False)
     labels: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict, server_default="{}")
     content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    energy_mwh: Mapped[int | None] = mapped_column(BigInteger)
+    gpu_util_bp: Mapped[int | None] = mapped_column(SmallInteger)
+    region: Mapped[str | None] = mapped_column(String(64))
 
     team: Mapped[Team] = relationship(lazy="raise")
 
