@@ -5,8 +5,8 @@ integer milliwatt-hours, 0 to 10,000,000 kWh), `gpu_util_bp` (mean GPU utilisati
 and `region` (case-folded). Every existing job had none of them, so they start null; the content hash includes
 them only when a record has one, so the stored hashes stay right and nothing needs rewriting.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-06
 """
 from __future__ import annotations
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0010'
-down_revision: str | Sequence[str] | None = '0009'
+revision: str = '0011'
+down_revision: str | Sequence[str] | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
