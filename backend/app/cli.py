@@ -118,6 +118,12 @@ def _migration(settings: Settings, action: Callable[[], None]) -> None:
         _database_problem(settings, exc)
 
 
+# How long uvicorn's supervisor (with --workers > 1) waits for a worker to answer its health ping before killing and
+# replacing it. uvicorn's default, 5 s, is shorter than a new worker's start on a busy host (Python and the app's
+# imports): on a loaded 2-core machine every new worker was killed before it could answer, again and again.
+WORKER_HEALTHCHECK_S = 30
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
@@ -133,7 +139,7 @@ def serve(
     settings = _settings(None)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=settings.log_level.lower())
+                log_level=settings.log_level.lower(), timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)
 
 
 @db_app.command("upgrade")

@@ -133,6 +133,8 @@ def test_serve_takes_its_workers_from_the_option_or_jobcost_workers(
 
     assert result.exit_code == 0, result.output
     assert [call["workers"] for call in calls] == [workers]
+    # Not uvicorn's 5 s: a worker starting on a busy host would be killed before it answers, again and again.
+    assert calls[0]["timeout_worker_healthcheck"] == 30
 
 
 def test_serve_refuses_zero_workers(unused_sqlite_url: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
