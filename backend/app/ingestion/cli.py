@@ -100,6 +100,10 @@ def ingest(
     gpu_type: Annotated[str | None, typer.Option(
         help="The GPU type of every job (slurm, k8s-pods: of every job with GPUs), e.g. V100 or A100-80GB; "
              "not for focus.", show_default=False)] = None,
+    region: Annotated[str | None, typer.Option(
+        help="The region or data centre of every job (us-east-1, or your own name, up to 64 characters): where "
+             "the export has none (slurm, k8s-pods) or to override it (focus, csv/ndjson).",
+        show_default=False)] = None,
     tz: Annotated[str, typer.Option(
         help="IANA time zone (Europe/Paris) in which timestamps without an offset are read.")] = "UTC",
     epoch: Annotated[str | None, typer.Option(
@@ -133,7 +137,7 @@ def ingest(
     try:
         options = build_options(cluster=cluster, team=team, team_from=team_from, model_from=model_from,
                                 provider=provider, tz=tz, epoch=epoch, fields=fields, pairs=map_pairs or [],
-                                map_file=map_file, gpu_type=gpu_type)
+                                map_file=map_file, gpu_type=gpu_type, region=region)
         importer = importer_for(format.value)(options)
     except (ValueError, ImporterConfigError) as exc:
         _fail(str(exc))

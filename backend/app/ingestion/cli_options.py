@@ -96,15 +96,18 @@ def read_map_file(path: Path) -> dict[str, str]:
 
 def build_options(*, cluster: str | None, team: str | None, team_from: str | None, model_from: str | None,
                   provider: str | None, tz: str, epoch: str | None, fields: str | None, pairs: list[str],
-                  map_file: Path | None, gpu_type: str | None = None) -> ImportOptions:
+                  map_file: Path | None, gpu_type: str | None = None, region: str | None = None) -> ImportOptions:
     """ImportOptions from the command's options; `--map` pairs override the map file's. Raises ValueError."""
     zone, zone_name = (UTC, "UTC") if tz == "UTC" else parse_zone(tz)
     mapping = read_map_file(map_file) if map_file else {}
     mapping.update(parse_map_pairs(pairs))
     if gpu_type is not None and not gpu_type.strip():
         raise ValueError("--gpu-type: the GPU type is empty")
+    if region is not None and not region.strip():
+        raise ValueError("--region: the region is empty")
     return ImportOptions(cluster=cluster, team=team, team_from=team_from, model_from=model_from, provider=provider,
-                         gpu_type=gpu_type.strip() if gpu_type else None, tz=zone, tz_name=zone_name,
+                         gpu_type=gpu_type.strip() if gpu_type else None,
+                         region=region.strip() if region else None, tz=zone, tz_name=zone_name,
                          epoch=parse_epoch(epoch) if epoch else None,
                          fields=parse_fields(fields) if fields else None, mapping=mapping)
 

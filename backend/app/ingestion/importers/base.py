@@ -37,6 +37,7 @@ class ImportOptions:
     - `model_from`: the column (or tag key) to read `model_name` from, where the format's default does not fit.
     - `provider`: overrides or supplies the provider.
     - `gpu_type`: the GPU type of every job (of every job with GPUs, where the format counts them).
+    - `region`: the region or data centre of every job (where the export has none, or to override it).
     - `tz`: the zone naive timestamps are read in (default UTC); `tz_name` is how the user wrote it.
     - `epoch`: the aware instant relative trace times count from (Alibaba traces).
     - `fields`: the column list of a header-less export (sacct `--format`).
@@ -49,6 +50,7 @@ class ImportOptions:
     model_from: str | None = None
     provider: str | None = None
     gpu_type: str | None = None
+    region: str | None = None
     tz: tzinfo = UTC
     tz_name: str = "UTC"
     epoch: datetime | None = None
@@ -58,7 +60,8 @@ class ImportOptions:
 
 # The command-line spelling of each ImportOptions field, for messages.
 OPTION_FLAGS = {"cluster": "--cluster", "team": "--team", "team_from": "--team-from", "model_from": "--model-from",
-                "provider": "--provider", "gpu_type": "--gpu-type", "tz": "--tz", "tz_name": "--tz", "epoch": "--epoch",
+                "provider": "--provider", "gpu_type": "--gpu-type",
+                "region": "--region", "tz": "--tz", "tz_name": "--tz", "epoch": "--epoch",
                 "fields": "--fields", "mapping": "--map/--map-file"}
 
 

@@ -214,7 +214,9 @@ class FocusImporter:
             summary.gpu_rows[instance] += 1
         provider = self.options.provider or row.get("ProviderName")
         model = row.lookup(model_source) if model_source else None
-        record.update({k: v for k, v in (("provider", provider), ("model_name", model)) if v is not None})
+        region = self.options.region or _region(row)
+        record.update({k: v for k, v in (("provider", provider), ("model_name", model), ("region", region))
+                       if v is not None})
         return record
 
     def _job_id(self, row: _Row) -> str:
@@ -379,6 +381,16 @@ def _labels(row: _Row, instance: str | None, summary: _Summary) -> dict[str, str
     cut = {name: value[:MAX_LABEL_VALUE] for name, value in kept.items() if len(value) > MAX_LABEL_VALUE}
     summary.cut_label_rows += bool(cut)
     return kept | cut
+
+
+def _region(row: _Row) -> str | None:
+    """The charge's region: `RegionId` (the provider's code, `us-east-1`, what grid intensities are keyed by),
+    else `RegionName`; None when neither has a value of at most 64 characters (jobcost's limit)."""
+    for column in ("RegionId", "RegionName"):
+        value = (row.get(column) or "").strip()
+        if value and len(value) <= 64:
+            return value
+    return None
 
 
 def _fit_tag_key(key: str) -> bool:

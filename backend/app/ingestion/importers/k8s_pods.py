@@ -166,8 +166,10 @@ class PodListImporter:
                        if seconds is not None})
         model = row.get(model_column or "") or None
         gpu_type = self.options.gpu_type if self.options.gpu_type and pod.gpus.count != "0" else pod.gpus.gpu_type
-        record.update({name: value for name, value in (("model_name", model), ("gpu_type", gpu_type))
-                       if value is not None})
+        # Pod lists name no region: `--region`, else a `region` (or `topology.kubernetes.io/region`) column.
+        region = self.options.region or row.get("region") or row.get("topology.kubernetes.io/region") or None
+        record.update({name: value for name, value in (("model_name", model), ("gpu_type", gpu_type),
+                                                        ("region", region)) if value is not None})
         return record
 
 

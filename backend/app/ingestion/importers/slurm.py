@@ -4,19 +4,21 @@ One job row becomes one job; its step rows (`.batch`, `.extern`, `.interactive`,
 never jobs of their own. The user-facing mapping, with every default and every reason a row is skipped, is in
 `docs/importers/slurm.md`; the parsers of single cells and of the field list (`parse_duration`, `parse_tres`,
 `gpus_from_tres`, `map_state`, `parse_job_id`, `parse_sacct_time`, `parse_field_list`) are in `slurm_fields.py`,
-public so that it can point at them. This module assembles jobs from rows and folds their steps.
+public so that it can point at them; energy and GPU utilisation are read by `slurm_energy.py`, the lines and the
+step book kept by `slurm_rows.py`. This module assembles jobs from rows and folds their steps.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
+from itertools import chain
 from typing import Any, ClassVar, TextIO
 
 from app.db.models import JobStatus
 from app.ingestion.importers.base import ImporterConfigError, ImportOptions, MappedRow, Tally, rfc3339
+from app.ingestion.importers.slurm_energy import energy_kwh, row_utilization
 from app.ingestion.importers.slurm_fields import (
     NO_TIME,
     GpuAllocation,
@@ -31,14 +33,13 @@ from app.ingestion.importers.slurm_fields import (
     same_columns,
     status_for,
 )
+from app.ingestion.importers.slurm_rows import Lines, StepBook
 
 # Fields the importer cannot do without, and the AWS sample's header-less field list (its SOURCE.txt).
 REQUIRED_FIELDS = ("JobID", "State", "Start", "End")
 AWS_SAMPLE_FIELDS = ("State,JobID,ReqCPUS,ReqMem,ReqNodes,Constraints,Submit,Eligible,Start,Elapsed,Suspended,End,"
                      "ExitCode,DerivedExitCode,AllocNodes,NCPUS,MaxDiskRead,MaxDiskWrite,MaxPages,MaxRSS,MaxVMSize,"
                      "CPUTime,UserCPU,SystemCPU,TotalCPU[,Partition]")
-# How many recent job ids are remembered for their steps (sacct writes a job's steps right after it).
-STEP_WINDOW = 65_536
 # (label key, sacct fields in order of preference): copied into `labels` when the row has a value.
 _LABEL_FIELDS = (("partition", ("partition",)), ("constraints", ("constraints",)),
                  ("nodes", ("allocnodes", "nnodes")))
@@ -53,82 +54,6 @@ class _Skip(Exception):
         self.reason, self.detail = reason, detail
 
 
-@dataclass(slots=True)
-class _Lines:
-    """The stream's lines as (1-based line number, text), without blank and `#` comment lines (not rows: they
-    are counted here and reported in a note)."""
-
-    stream: TextIO
-    blank: int = 0
-    comments: int = 0
-    repeated_headers: int = 0
-
-    def __iter__(self) -> Iterator[tuple[int, str]]:
-        for number, raw in enumerate(self.stream, start=1):
-            text = raw.rstrip("\r\n")
-            if number == 1:
-                text = text.removeprefix("\ufeff")
-            if not text.strip():
-                self.blank += 1
-            elif text.lstrip().startswith("#"):
-                self.comments += 1
-            else:
-                yield number, text
-
-    def note(self, tally: Tally) -> None:
-        parts = [f"{n} {what}" for n, what in ((self.blank, "blank"), (self.comments, "comment (#)"),
-                                               (self.repeated_headers, "repeated header")) if n]
-        if parts:
-            tally.note(f"ignored {', '.join(parts)} line(s): they are not rows")
-
-
-@dataclass(slots=True)
-class _StepBook:
-    """Which recent jobs were mapped or skipped, and the steps waiting for a job not read yet (a step is
-    folded into its job; steps whose job never comes are skipped at the end). Bounded by `window` jobs."""
-
-    window: int = STEP_WINDOW
-    jobs: OrderedDict[str, bool] = field(default_factory=OrderedDict)
-    waiting: OrderedDict[str, list[int]] = field(default_factory=OrderedDict)
-    waiting_count: int = 0
-
-    def job(self, key: str, mapped: bool, tally: Tally) -> None:
-        self.jobs[key] = mapped
-        self.jobs.move_to_end(key)
-        if len(self.jobs) > self.window:
-            self.jobs.popitem(last=False)
-        for line in self.waiting.pop(key, []):
-            self.waiting_count -= 1
-            self._settle(mapped, line, key, tally)
-
-    def step(self, key: str, line: int, tally: Tally) -> None:
-        if key in self.jobs:
-            self._settle(self.jobs[key], line, key, tally)
-            return
-        self.waiting.setdefault(key, []).append(line)
-        self.waiting_count += 1
-        while self.waiting_count > self.window:
-            oldest, lines = self.waiting.popitem(last=False)
-            self._orphans(oldest, lines, tally)
-
-    def finish(self, tally: Tally) -> None:
-        while self.waiting:
-            key, lines = self.waiting.popitem(last=False)
-            self._orphans(key, lines, tally)
-
-    def _orphans(self, key: str, lines: list[int], tally: Tally) -> None:
-        self.waiting_count -= len(lines)
-        for line in lines:
-            tally.skip("step without its job", line, f"no row of job {key} in the file")
-
-    @staticmethod
-    def _settle(mapped: bool, line: int, key: str, tally: Tally) -> None:
-        if mapped:
-            tally.fold()
-        else:
-            tally.skip("step of a skipped job", line, f"job {key} was skipped")
-
-
 class SlurmImporter:
     """`sacct --parsable2` output (with or without its header line) → one job record per job row.
 
@@ -141,12 +66,13 @@ class SlurmImporter:
 
     def __init__(self, options: ImportOptions) -> None:
         self.options = options
+        self._pending: tuple[str, MappedRow] | None = None  # the job held back for its steps (`_rows`)
 
     def read(self, stream: TextIO, tally: Tally) -> Iterator[MappedRow]:
         """Yield each job row of `stream` as a `JobIn` record, counting every row in `tally` (steps folded).
         Steps still waiting for their job and the note on ignored lines are settled once the stream is read to
         its end."""
-        lines = _Lines(stream)
+        lines = Lines(stream)
         rows = iter(lines)
         first = next(rows, None)
         if first is None:
@@ -156,29 +82,36 @@ class SlurmImporter:
         layout, header = self._layout(first[1])
         self._check_options(layout)
         self._notes(layout, tally)
-        book = _StepBook()
-        if header is None:
-            yield from self._rows([first], layout, book, tally)
-        yield from self._rows(self._without_headers(rows, header, lines), layout, book, tally)
+        book = StepBook()
+        rest = self._without_headers(rows, header, lines)
+        yield from self._rows(rest if header is not None else chain([first], rest), layout, book, tally)
         book.finish(tally)
         lines.note(tally)
 
     @staticmethod
     def _without_headers(rows: Iterator[tuple[int, str]], header: str | None,
-                         lines: _Lines) -> Iterator[tuple[int, str]]:
+                         lines: Lines) -> Iterator[tuple[int, str]]:
         for number, text in rows:
             if header is not None and text.strip() == header:
                 lines.repeated_headers += 1  # files concatenated, each with its header
                 continue
             yield number, text
 
-    def _rows(self, rows: Iterable[tuple[int, str]], layout: Layout, book: _StepBook,
+    def _rows(self, rows: Iterable[tuple[int, str]], layout: Layout, book: StepBook,
               tally: Tally) -> Iterator[MappedRow]:
+        """Each job is held back until the next job row (or the end), so that the steps sacct writes right after
+        it can lend it their GPU utilisation."""
+        self._pending = None
         for number, text in rows:
             tally.read()
             mapped = self._row(number, text, layout, book, tally)
             if mapped is not None:
-                yield mapped
+                if self._pending is not None:
+                    yield self._pending[1]
+                self._pending = (mapped[0], mapped[1])
+        if self._pending is not None:
+            yield self._pending[1]
+        self._pending = None
 
     # -- set-up --
 
@@ -245,7 +178,8 @@ class SlurmImporter:
 
     # -- one row --
 
-    def _row(self, number: int, text: str, layout: Layout, book: _StepBook, tally: Tally) -> MappedRow | None:
+    def _row(self, number: int, text: str, layout: Layout, book: StepBook,
+             tally: Tally) -> tuple[str, MappedRow] | None:
         parts = text.split("|")
         cells = layout.cells(parts)
         if cells is None:
@@ -266,6 +200,7 @@ class SlurmImporter:
         book_key = f"{cluster}:{job_id.job}" if cluster else job_id.job
         if job_id.step is not None:
             book.step(book_key, number, tally)
+            self._fold_utilization(book_key, job_id.step, cells, tally)
             return None
         try:
             record = self._record(job_id.job, cells, tally)
@@ -275,9 +210,23 @@ class SlurmImporter:
             return None
         tally.map()
         book.job(book_key, True, tally)
-        return MappedRow(number, record)
+        return book_key, MappedRow(number, record)
 
-    def _skipped_job(self, parts: list[str], layout: Layout, book: _StepBook, tally: Tally) -> None:
+    def _fold_utilization(self, key: str, step: str, cells: dict[str, str], tally: Tally) -> None:
+        """A step of the job held back lends it its GPU utilisation when busier (not `extern`, which runs no
+        work of the job)."""
+        if self._pending is None or self._pending[0] != key or step == "extern":
+            return
+        record = self._pending[1].record
+        try:
+            share = row_utilization(cells, int(record.get("gpu_count", "0")))
+        except ValueError as exc:
+            tally.note(f"a step's GPU utilisation could not be read and was left out ({exc})")
+            return
+        if share is not None and share > Decimal(record.get("gpu_utilization", "-1")):
+            record["gpu_utilization"] = str(share)
+
+    def _skipped_job(self, parts: list[str], layout: Layout, book: StepBook, tally: Tally) -> None:
         """Tell the step book that the job of a row with the wrong number of fields was skipped, so that its steps
         are reported as `step of a skipped job`, not `step without its job`. The JobID (and Cluster) cells are
         read at their columns' positions, as far as the row reaches; a row whose JobID is no job id, or a step's,
@@ -310,6 +259,8 @@ class SlurmImporter:
             "ended_at": ended if ran and not running else None,
             "observed_at": self._observed(started, cells, tally) if running else None,
             "labels": self._labels(gpus, cells),
+            "energy_kwh": self._energy(cells, tally), "gpu_utilization": self._utilization(cells, gpus),
+            "region": self.options.region or None,  # sacct has no region: the data centre, given by --region
         }
         return {key: (rfc3339(value) if isinstance(value, datetime) else value)
                 for key, value in record.items() if value is not None}
@@ -322,6 +273,25 @@ class SlurmImporter:
             tally.note(f"{state} jobs {'that ran' if started else 'that never started (no Start)'} are stored as "
                        f"{adjusted.value}; the slurm_state label keeps their Slurm state")
         return adjusted
+
+    @staticmethod
+    def _energy(cells: dict[str, str], tally: Tally) -> str | None:
+        try:
+            kwh, column = energy_kwh(cells)
+        except ValueError as exc:
+            raise _Skip("unreadable ConsumedEnergy", str(exc)) from None
+        if column == "ConsumedEnergy":
+            tally.note("energy read from ConsumedEnergy, which sacct rounds (1.23M J); export ConsumedEnergyRaw "
+                       "for exact joules")
+        return None if kwh is None else str(kwh)
+
+    @staticmethod
+    def _utilization(cells: dict[str, str], gpus: GpuAllocation) -> str | None:
+        try:
+            share = row_utilization(cells, gpus.count)
+        except ValueError as exc:
+            raise _Skip("unreadable TRESUsageIn", str(exc)) from None
+        return None if share is None else str(share)
 
     def _time(self, cells: dict[str, str], name: str) -> datetime | None:
         try:

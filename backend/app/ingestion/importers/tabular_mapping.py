@@ -68,7 +68,7 @@ def local_time_to_utc(text: str, options: ImportOptions, tally: Tally) -> str:
 
 class Mapping:
     """Where each job field comes from, checked against the options: `explicit` (field → source, with the option
-    that said so in `origin`), and the constants `--team`, `--provider` and `--gpu-type`."""
+    that said so in `origin`), and the constants `--team`, `--provider`, `--gpu-type` and `--region`."""
 
     def __init__(self, options: ImportOptions, fmt: str) -> None:
         if options.epoch is not None:
@@ -84,7 +84,8 @@ class Mapping:
             self._add("model_name", options.model_from, f"--model-from {options.model_from}")
         self.constants: dict[str, str] = {}
         for field, value, flag in (("team", options.team, "--team"), ("provider", options.provider, "--provider"),
-                                   ("gpu_type", options.gpu_type, "--gpu-type")):
+                                   ("gpu_type", options.gpu_type, "--gpu-type"),
+                                   ("region", options.region, "--region")):
             if value is None:
                 continue
             if field in self.explicit:

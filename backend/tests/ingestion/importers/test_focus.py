@@ -65,7 +65,7 @@ def test_g5_row_is_one_a10g_billed_over_its_charge_period() -> None:
     assert {k: v for k, v in record.items() if k != "labels"} == {
         "job_id": "1756931", "team": "Atlas Orion", "status": "succeeded", "provider": "AWS",
         "started_at": "2024-09-27T15:00:00Z", "ended_at": "2024-09-27T16:00:00Z",
-        "cost": "1.624000", "gpu_type": "A10G", "gpu_count": "1"}
+        "cost": "1.624000", "gpu_type": "A10G", "gpu_count": "1", "region": "us-east-1"}
     labels = record["labels"]
     assert labels["instance_type"] == "g5.4xlarge"
     assert labels["ResourceId"] == "i-006flle71l19b488a"
@@ -73,6 +73,7 @@ def test_g5_row_is_one_a10g_billed_over_its_charge_period() -> None:
     assert labels["ChargeCategory"] == "Usage"
     assert labels["tag:business_unit"] == "PeoriaData"
     job = valid(record)
+    assert job.region == "us-east-1"  # RegionId, read as the region
     # 1 GPU × 1 hour (15:00 to 16:00) = 1,000 GPU-thousandths over 3,600,000 ms.
     assert job.gpu_milli == 1000
     assert job.run_end - job.started_at == datetime(2024, 9, 27, 16, tzinfo=UTC) - datetime(2024, 9, 27, 15, tzinfo=UTC)
@@ -274,3 +275,12 @@ def test_options_focus_cannot_use_are_refused_not_ignored(option: str, value: ob
     # A --map that was silently dropped would look applied: the team would still come from SubAccountName.
     with pytest.raises(ImporterConfigError, match=flag):
         importer_for("focus")(ImportOptions(**{option: value}))
+
+
+def test_region_is_region_id_else_region_name() -> None:
+    # 5136076 (Oracle) has RegionId NULL and RegionName us-sanjose-1; the others have a RegionId.
+    regions = {job_id: record.get("region") for job_id, record in by_id(read(SAMPLE_ROWS)[0]).items()}
+    assert regions == {"11472": "us-west-2", "1756931": "us-east-1", "5136076": "us-sanjose-1",
+                       "5201819": "eastus"}
+    overridden = {record.get("region") for record in by_id(read(SAMPLE_ROWS, region="dc-1")[0]).values()}
+    assert overridden == {"dc-1"}

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.ingestion.importers import ImporterConfigError, ImportOptions, MappedRow, Tally, importer_for
-from app.ingestion.importers.slurm import SlurmImporter, _StepBook
+from app.ingestion.importers.slurm import SlurmImporter
+from app.ingestion.importers.slurm_rows import StepBook
 from app.ingestion.normalize import NormalizedJob, normalize_record
 from app.pricing.catalog import default_catalog
 
@@ -392,7 +393,7 @@ def test_steps_of_a_skipped_job_are_skipped_before_and_after_it() -> None:
 
 def test_the_step_book_forgets_old_jobs_and_gives_up_on_old_waiting_steps() -> None:
     tally = Tally()
-    book = _StepBook(window=2)
+    book = StepBook(window=2)
     for key in ("1", "2", "3"):
         tally.read()
         tally.map()
@@ -427,11 +428,12 @@ class CountingStream:
 
 
 def test_records_are_yielded_as_rows_are_read() -> None:
+    # A job is held back only until the next job row (its steps, written right after it, may follow).
     stream = CountingStream("".join(fault_row(str(n)) for n in range(1, 1001)))
     tally = Tally()
     records = SlurmImporter(ImportOptions(fields=FAULT_FIELDS)).read(stream, tally)  # type: ignore[arg-type]
     first = next(records)
-    assert first.record["job_id"] == "1" and stream.handed == 1
+    assert first.record["job_id"] == "1" and stream.handed == 2
     assert sum(1 for _ in records) == 999 and stream.handed == 1000
     tally.check()
 
