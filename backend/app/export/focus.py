@@ -10,14 +10,18 @@ USD) is every one of BilledCost, EffectiveCost, ListCost and ContractedCost, sin
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from app.core.csv_text import csv_lines
+from app.core.csv_text import spreadsheet_safe as safe
 from app.core.money import gpu_hours_text, six_places
 
 FOCUS_VERSION = "1.2"
@@ -75,6 +79,15 @@ def billing_period(day: date) -> tuple[date, date]:
     return start, end
 
 
+@lru_cache(maxsize=1024)
+def _period_cells(day: date) -> tuple[str, str, str, str]:
+    """(BillingPeriodEnd, BillingPeriodStart, ChargePeriodEnd, ChargePeriodStart) of `day`: computed once per day,
+    not once per row."""
+    period_start, period_end = billing_period(day)
+    return (rfc3339_day(period_end), rfc3339_day(period_start), rfc3339_day(day + timedelta(days=1)),
+            rfc3339_day(day))
+
+
 def _gpu_count(gpu_milli: int) -> str:
     whole, milli = divmod(gpu_milli, 1000)
     return str(whole) if not milli else f"{whole}.{milli:03d}".rstrip("0")
@@ -95,27 +108,22 @@ def description(row: SnapshotRow) -> str:
 
 
 def focus_cells(row: SnapshotRow) -> list[str]:
-    """The row's cells in `COLUMNS` order, as text; "" is null."""
+    """The row's cells in `COLUMNS` order, as text ("" is null). Cells holding names that come from job records
+    (job, team, model, user, GPU type, provider) are made `spreadsheet_safe`; the others are numbers, dates,
+    constants or JSON objects, which never start like a formula."""
     cost = six_places(row.cost) if row.cost is not None else "0.000000"
     hours = gpu_hours_text(row.gpu_us)
-    provider = row.provider or UNKNOWN_PROVIDER
-    period_start, period_end = billing_period(row.day)
-    values = {
-        "BilledCost": cost, "BillingAccountId": BILLING_ACCOUNT_ID, "BillingAccountName": BILLING_ACCOUNT_NAME,
-        "BillingCurrency": CURRENCY, "BillingPeriodEnd": rfc3339_day(period_end),
-        "BillingPeriodStart": rfc3339_day(period_start), "ChargeCategory": "Usage", "ChargeClass": "",
-        "ChargeDescription": description(row), "ChargeFrequency": "Usage-Based",
-        "ChargePeriodEnd": rfc3339_day(row.day + timedelta(days=1)), "ChargePeriodStart": rfc3339_day(row.day),
-        "ConsumedQuantity": hours, "ConsumedUnit": UNIT, "ContractedCost": cost, "EffectiveCost": cost,
-        "InvoiceIssuerName": provider, "ListCost": cost, "PricingQuantity": hours, "PricingUnit": UNIT,
-        "ProviderName": provider, "PublisherName": provider, "ResourceId": row.job_id, "ResourceName": row.job_id,
-        "ResourceType": RESOURCE_TYPE, "ServiceCategory": SERVICE_CATEGORY, "ServiceName": SERVICE_NAME,
-        "SubAccountId": str(row.team_id), "SubAccountName": row.team_name, "Tags": tags(row),
-        "x_CostSource": row.cost_source, "x_GpuCount": _gpu_count(row.gpu_milli), "x_GpuHours": hours,
-        "x_GpuType": row.gpu_type or "", "x_JobStatus": row.status, "x_Model": row.model_name or "",
-        "x_Team": row.team_name, "x_User": row.user_name or "",
-    }
-    return [values[name] for name in COLUMNS]
+    provider = safe(row.provider) if row.provider else UNKNOWN_PROVIDER
+    job_id, team = safe(row.job_id), safe(row.team_name)
+    billing_end, billing_start, charge_end, charge_start = _period_cells(row.day)
+    gpu_count = _gpu_count(row.gpu_milli)
+    return [
+        cost, BILLING_ACCOUNT_ID, BILLING_ACCOUNT_NAME, CURRENCY, billing_end, billing_start, "Usage", "",
+        safe(description(row)), "Usage-Based", charge_end, charge_start, hours, UNIT, cost, cost, provider, cost,
+        hours, UNIT, provider, provider, job_id, job_id, RESOURCE_TYPE, SERVICE_CATEGORY, SERVICE_NAME,
+        str(row.team_id), team, tags(row), row.cost_source, gpu_count, hours, safe(row.gpu_type or ""), row.status,
+        safe(row.model_name or ""), team, safe(row.user_name or ""),
+    ]
 
 
 def header_line() -> str:
@@ -125,7 +133,9 @@ def header_line() -> str:
 def focus_lines(rows: Iterable[SnapshotRow]) -> str:
     """CSV text (RFC 4180, CRLF) of `rows`; text a spreadsheet would run as a formula is defused
     (`app.core.csv_text`: a leading `'`)."""
-    return csv_lines(focus_cells(row) for row in rows)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(focus_cells(row) for row in rows)
+    return out.getvalue()
 
 
 def file_name(start: date, end: date) -> str:
