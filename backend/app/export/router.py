@@ -10,12 +10,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import AdminUser, SessionDep, SessionFactoryDep, single_valued_query
+from app.api.deps import ReaderDep, SessionDep, SessionFactoryDep, single_valued_query
 from app.api.errors import error_responses, problem_body
+from app.core.errors import ForbiddenError
+from app.db.models import Role
 from app.export import focus
 from app.export.schemas import FocusWindow
 from app.export.service import FocusExportService
-from app.teams.scope import TeamScope
 
 router = APIRouter(prefix="/export", tags=["export"])
 
@@ -38,11 +39,11 @@ _422 = problem_body(422, "validation-error", "Validation error", "Invalid reques
     responses={200: {"description": "FOCUS 1.2 cost-and-usage rows, one per job and UTC day, as CSV",
                      "content": {"text/csv": {"schema": {"type": "string"}, "example": _CSV_EXAMPLE}}}}
     | error_responses(401, 403, 422, 503, descriptions={
-        403: "Not an admin (members and ingest API tokens are refused)",
+        403: "A member (exports are for admins and read API tokens), or an ingest API token",
         422: "`start` or `end` missing, not YYYY-MM-DD or not a real date, `end` before `start`, a window over "
              "366 days, a parameter given twice, or an unknown one"}, examples={422: _422}),
 )
-async def export_focus(window: Annotated[FocusWindow, Query()], _: AdminUser, session: SessionDep,
+async def export_focus(window: Annotated[FocusWindow, Query()], reader: ReaderDep, session: SessionDep,
                        sessions: SessionFactoryDep) -> StreamingResponse:
     """Every job's cost on every UTC day of the window (`start` to `end`, both included, at most 366 days) as a
     FOCUS 1.2 cost-and-usage CSV: one row per job and day, from the cost snapshots (the figures analytics sums),
@@ -51,9 +52,14 @@ async def export_focus(window: Annotated[FocusWindow, Query()], _: AdminUser, se
     and where each value comes from, are in docs/focus-export.md.
 
     Streamed (one batch of rows in memory at a time), with
-    `Content-Disposition: attachment; filename="jobcost-focus-1.2_<start>_<end>.csv"`. Admins only.
+    `Content-Disposition: attachment; filename="jobcost-focus-1.2_<start>_<end>.csv"`.
+
+    **Who**: an admin (every team), or a read API token (`jobcost tokens create --scope read [--team …]`: every
+    team, or only its teams' rows). Members are refused (403): finance exports are an admin's or a BI tool's.
     """
-    export = await FocusExportService(session, TeamScope.everything()).export(window.start, window.end)
+    if reader.user is not None and reader.user.role is not Role.admin:
+        raise ForbiddenError("Exporting needs the admin role or a read API token")
+    export = await FocusExportService(session, reader.scope).export(window.start, window.end)
     name = focus.file_name(window.start, window.end)
     return StreamingResponse(export.csv_chunks(sessions), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -1,12 +1,18 @@
-"""`GET /api/v1/export/focus`: who may call it, and the windows it refuses (422, as analytics does)."""
+"""`GET /api/v1/export/focus`: who may call it (admins, read tokens for their teams), and the windows it refuses
+(422, as analytics does)."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 import httpx
 import pytest
 
+from tests.analytics.conftest import BY_TEAM, report
 from tests.api.problems import assert_problem, assert_unauthenticated
-from tests.export.conftest import FOCUS
+from tests.export.conftest import FOCUS, fetch_export
+from tests.export.focus_spec import check_focus_csv
+from tests.factories import create_ingest_token, create_read_token, token_headers
 
 
 @pytest.mark.parametrize(("params", "field", "type_"), [
@@ -40,6 +46,28 @@ async def test_members_are_refused_and_anonymous_callers_unauthenticated(
         client: httpx.AsyncClient, member_headers: dict[str, str]) -> None:
     params = {"start": "2026-01-01", "end": "2026-01-31"}
     body = assert_problem(await client.get(FOCUS, params=params, headers=member_headers), 403, "forbidden")
-    assert "admin" in body["detail"]
+    assert body["detail"] == "Exporting needs the admin role or a read API token"
     # Authentication comes first: no token is a 401 even for a bad window.
     assert_unauthenticated(await client.get(FOCUS, params={"start": "x"}))
+
+
+async def test_a_read_token_exports_its_teams_rows_only(client: httpx.AsyncClient, admin_headers: dict[str, str],
+                                                        sessionmaker, settings) -> None:  # noqa: ANN001
+    assert (await client.post("/api/v1/admin/ingest/jobs/mock", headers=admin_headers)).status_code == 200
+    window = ("2026-01-01", "2026-01-14")
+    everything = await fetch_export(client, admin_headers, *window)
+    unlimited = await create_read_token(sessionmaker, settings)
+    assert await fetch_export(client, token_headers(unlimited.token), *window) == everything
+
+    vision = await create_read_token(sessionmaker, settings, teams=["Computer Vision"])
+    text = await fetch_export(client, token_headers(vision.token), *window)
+    rows = check_focus_csv(text)
+    want = [row for row in check_focus_csv(everything) if row["SubAccountName"] == "Computer Vision"]
+    assert rows == want and 0 < len(rows) < len(check_focus_csv(everything))
+    # Its sums are the by-team report the same token reads.
+    body = await report(client, token_headers(vision.token), BY_TEAM, start=window[0], end=window[1])
+    assert sum(Decimal(r["BilledCost"]) for r in rows) == Decimal(body["total_cost"])
+
+    ingest = await create_ingest_token(sessionmaker, settings)
+    assert_problem(await client.get(FOCUS, params={"start": window[0], "end": window[1]},
+                                    headers=token_headers(ingest.token)), 403, "forbidden")
