@@ -7,6 +7,7 @@ development password (see `app.main`).
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated
@@ -58,6 +59,13 @@ class Settings(BaseSettings):
         default=20_000, ge=0, description="A recost of more jobs than this runs as an operation (202 + Location).")
     operation_stale_seconds: int = Field(
         default=120, ge=4, description="A running operation without a heartbeat for this long is marked failed.")
+    anomaly_threshold: float = Field(
+        default=3.5, ge=1.0, le=1000.0,
+        description="Robust z-score (distance above the trailing 28 days' median in 1.4826 × MAD) from which a "
+                    "day's spend is an anomaly (docs/forecast-and-anomalies.md).")
+    anomaly_min_usd: Decimal = Field(
+        default=Decimal(10), ge=0, le=Decimal(10) ** 9, decimal_places=6,
+        description="USD a day must spend above its expected value to be an anomaly, so tiny series do not flood.")
 
     @model_validator(mode="before")
     @classmethod

@@ -101,6 +101,10 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", f"{API}/analytics/cost"): Rule(Access.scoped, 200, always(200), {}, readable=True),
     ("GET", f"{API}/analytics/cost/by-team"): Rule(Access.scoped, 200, always(200), {}, readable=True),
     ("GET", f"{API}/analytics/cost/by-model"): Rule(Access.scoped, 200, always(200), {}, readable=True),
+    ("GET", f"{API}/analytics/forecast"): Rule(Access.scoped, 200, always(200), {"params": {"as_of": "2026-01-12"}},
+                                               readable=True),
+    ("GET", f"{API}/analytics/anomalies"): Rule(
+        Access.scoped, 200, always(200), {"params": {"start": "2026-01-01", "end": "2026-01-31"}}, readable=True),
     ("GET", f"{API}/admin/users"): Rule(Access.admin, 200, always(403), {}),
     ("POST", f"{API}/admin/ingest/jobs"): Rule(
         Access.admin, 200, always(403), {"json": {"jobs": [job(NEW_JOB, team="nlp")]}}, ingest_status=200),
