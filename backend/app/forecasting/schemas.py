@@ -41,8 +41,29 @@ class DayCost(BaseModel):
     cost: Usd
 
 
+_FORECAST_EXAMPLE = {
+    "period": "month", "period_start": "2026-02-01", "period_end": "2026-02-28", "as_of": "2026-02-10",
+    "currency": "USD", "actual_to_date": "791.250000", "expected_total": "2243.000000",
+    "interval_low": "2198.400000", "interval_high": "2290.150000", "interval_level": "0.80",
+    "method": "weekday-aware trimmed run rate (28 days)", "history_days": 28,
+    "daily_actual": [{"day": "2026-02-01", "cost": "10.000000"}, {"day": "2026-02-02", "cost": "100.500000"}],
+    "daily_expected": [{"day": "2026-02-11", "cost": "110.250000"}, {"day": "2026-02-12", "cost": "100.000000"}],
+}
+_ANOMALY_EXAMPLE = {
+    "start": "2026-02-01", "end": "2026-02-28", "group_by": "team", "currency": "USD", "threshold": 3.5,
+    "min_usd": "10.000000", "anomalies": [{
+        "day": "2026-02-10", "group": {"team": "vision", "team_id": "0b5e5f3c-7d1e-4a53-9d3e-2f4c8a1b6e70"},
+        "actual": "1170.000000", "expected": "100.000000", "score": 107.0,
+        "top_jobs": [{"job_id": "train-7731", "team": "vision", "model_name": "resnet50-ft", "cost": "300.000000"},
+                     {"job_id": "train-7732", "team": "vision", "model_name": "resnet50-ft", "cost": "250.000000"}],
+    }],
+}
+
+
 class ForecastReport(BaseModel):
     """The period's actual spend so far, the expected spend of each remaining day and of the whole period."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_FORECAST_EXAMPLE]})
 
     period: Literal["month", "quarter"]
     period_start: date = Field(description="First UTC day of the period.")
@@ -109,6 +130,8 @@ class Anomaly(BaseModel):
 
 class AnomalyReport(BaseModel):
     """The anomalies of a window, by day then score descending."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_ANOMALY_EXAMPLE]})
 
     start: date
     end: date
