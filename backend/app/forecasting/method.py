@@ -7,7 +7,9 @@ Method, "weekday-aware trimmed run rate" (documented in docs/forecast-and-anomal
    week of history, not three weeks of zeros).
 2. Weekday index: the median of each weekday's values over the history, divided by the mean of those seven
    medians (so the seven indices average exactly 1: over whole weeks the index moves nothing, it only shapes the
-   days). Used only with at least `WEEKDAY_MIN_DAYS` (14) days of history, so every weekday has two values.
+   days). Used only with at least `WEEKDAY_MIN_DAYS` (14) days of history, so every weekday has two values, and
+   only when the series has a weekly shape (`weekly_shape`: the weekday medians halve the spread); otherwise
+   every index is 1.
 3. Level: the 10 % trimmed mean of the history divided by its weekday index (a spike or a dead day does not
    move it).
 4. Each remaining day of the period expects level × its weekday's index.
@@ -34,6 +36,7 @@ from fractions import Fraction
 
 WINDOW = 28  # days of history
 WEEKDAY_MIN_DAYS = 14  # history needed for a weekday index (two values of every weekday)
+WEEKLY_GAIN = Fraction(1, 2)  # a weekday index only when it halves the spread (see `weekly_shape`)
 TRIM = Fraction(1, 10)  # share trimmed at each end of the level's mean
 DRAWS = 1000  # bootstrap draws of the interval
 LEVEL = Fraction(8, 10)  # the interval's coverage
@@ -86,6 +89,20 @@ def weekday_index(days: Sequence[date], values: Sequence[int]) -> dict[int, Frac
     return {w: Fraction(m) / mean for w, m in medians.items()}
 
 
+def weekly_shape(days: Sequence[date], values: Sequence[int]) -> bool:
+    """Whether the history has a weekly shape worth an index: measuring each day against its own weekday's median
+    at least halves the median absolute deviation from the overall median (`WEEKLY_GAIN`). Sparse or merely noisy
+    series fail this, and a weekday index fitted to their noise would multiply it."""
+    by_weekday: dict[int, list[int]] = {}
+    for day, value in zip(days, values, strict=True):
+        by_weekday.setdefault(day.weekday(), []).append(value)
+    medians = {w: statistics.median(v) for w, v in by_weekday.items()}
+    centre = statistics.median(values)
+    plain = statistics.median(abs(v - centre) for v in values)
+    weekly = statistics.median(abs(v - medians[d.weekday()]) for d, v in zip(days, values, strict=True))
+    return weekly < WEEKLY_GAIN * plain
+
+
 def history(series: dict[date, int], as_of: date, window: int = WINDOW) -> tuple[list[date], list[int]]:
     """The `window` days before `as_of` from the first with spend, and their spend (0 for a day absent from
     `series`)."""
@@ -101,7 +118,7 @@ def _fit(days: Sequence[date], values: Sequence[int]) -> tuple[Fraction, dict[in
         return Fraction(0), {w: Fraction(1) for w in range(7)}, METHOD_NONE
     if len(days) < WEEKDAY_MIN_DAYS:
         return trimmed_mean(values), {w: Fraction(1) for w in range(7)}, METHOD_FLAT
-    index = weekday_index(days, values)
+    index = weekday_index(days, values) if weekly_shape(days, values) else {w: Fraction(1) for w in range(7)}
     # A weekday whose median is zero (no work on Sundays) expects zero whatever the level: it says nothing of it.
     adjusted = [Fraction(v) / index[d.weekday()] for d, v in zip(days, values, strict=True) if index[d.weekday()]]
     return trimmed_mean(adjusted), index, METHOD_FULL

@@ -61,8 +61,9 @@ async def test_budgets_carry_the_periods_actual_spend_and_threshold_states(clien
     budgets = (await client.get(f"{API}/budgets", headers=admin_headers)).json()["budgets"]
     everything, nlp = budgets  # scope `all` first
     # January 2026, nlp: 400.00 + 450.50 = 850.50 of 1000 = 85.05 %: 50 and 80 crossed, 100 not by the actual.
-    # The forecast (app.forecasting, history 31 December to 19 January: only Mondays spend, median 400.00, so
-    # level 850.50 / 21 × index 7 = 283.50 on Monday 26 January) is 1134.00: 100 is crossed by the forecast.
+    # The forecast (app.forecasting: 20 days of history, 31 December to 19 January, whose 10 % trimmed mean drops
+    # 999.00 and 450.50, leaving 400.00 / 16 = 25.00 a day for the 11 days left) is 1125.50: 100 % is crossed by
+    # the forecast.
     assert (nlp["period_start"], nlp["period_end"], nlp["as_of"]) == ("2026-01-01", "2026-01-31", "2026-01-20")
     assert (nlp["actual"], nlp["actual_percent"]) == ("850.500000", "85.05")
     assert [(t["percent"], t["amount"], t["state"]) for t in nlp["threshold_states"]] == [

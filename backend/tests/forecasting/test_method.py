@@ -62,6 +62,18 @@ def test_the_interval_is_ordered_and_holds_the_point() -> None:
     assert (again.interval_low, again.interval_high) == (result.interval_low, result.interval_high)
 
 
+def test_a_sparse_series_gets_no_weekday_index() -> None:
+    # Two Mondays and a Wednesday spend in 20 days of history: no weekly shape (the spread around the weekday
+    # medians is not half that around the overall median, both being 0), so the level is flat: the 10 % trimmed
+    # mean of the 20 days drops 999 and 450.50 (and two zeros), leaving 400 / 16 = 25 USD for each day left.
+    series = {date(2025, 12, 31): 999 * USD, date(2026, 1, 5): 400 * USD, date(2026, 1, 19): 450_500_000}
+    result = method.forecast(series, period_start=date(2026, 1, 1), period_end=date(2026, 1, 31),
+                             as_of=date(2026, 1, 20))
+    assert (result.method, result.history_days) == (method.METHOD_FULL, 20)
+    assert [v for _, v in result.expected] == [25 * USD] * 11
+    assert result.expected_total == 850_500_000 + 275 * USD
+
+
 def test_little_history_is_a_flat_run_rate_and_none_is_actual_only() -> None:
     series = {date(2026, 3, 7): 30 * USD, date(2026, 3, 8): 60 * USD, date(2026, 3, 9): 90 * USD,
               date(2026, 3, 10): 5 * USD}
