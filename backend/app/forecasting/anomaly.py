@@ -6,9 +6,11 @@ group's own trailing `WINDOW` (28) days make usual:
 - history: the 28 UTC days before the day, from the group's first day with spend; fewer than `MIN_HISTORY` (7)
   days of history: the day is not judged (a new team's first days are not anomalies);
 - expected: the median of the history, and its scale 1.4826 × the median absolute deviation (MAD, the robust
-  stand-in for a standard deviation); with at least `WEEKDAY_MIN_DAYS` (21, three of each weekday) days, the
-  median of the same weekday's days instead, with the MAD of every day's distance to its weekday's median, when
-  that weekday-aware scale is under half the plain one (the series really has a weekly shape: quiet weekends);
+  stand-in for a standard deviation); with at least `WEEKDAY_MIN_DAYS` (21, three of each weekday) days of a
+  series with a weekly shape (`method.weekly_shape`: the weekday medians halve the spread), each day is first
+  divided by its weekday's index (its median over the mean of the seven medians), the median and MAD taken over
+  all the days so divided, and both multiplied back by the judged day's index, the scale also by
+  √(1 + 1.25² / n) for the error of that weekday's median of n values;
 - the scale is at least `MIN_SCALE_SHARE` (10 %) of the expected value, so a perfectly flat series does not make
   every cent of change infinitely surprising;
 - score = (actual − expected) / scale; an anomaly when score ≥ the threshold (setting
@@ -20,15 +22,17 @@ Amounts are integer micro-USD.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from app.forecasting.method import weekly_shape
+
 WINDOW = 28
 MIN_HISTORY = 7
 WEEKDAY_MIN_DAYS = 21
-WEEKDAY_SCALE_RATIO = 0.5  # weekday-aware when its scale is under this share of the plain one
 MIN_SCALE_SHARE = 0.10
 MAD_TO_SIGMA = 1.4826  # the MAD of normal data × this is its standard deviation
 DEFAULT_THRESHOLD = 3.5
@@ -58,10 +62,20 @@ def baseline(days: Sequence[date], values: Sequence[int], day: date) -> tuple[fl
     for d, v in zip(days, values, strict=True):
         by_weekday.setdefault(d.weekday(), []).append(v)
     medians = {w: statistics.median(v) for w, v in by_weekday.items()}
-    weekday_scale = MAD_TO_SIGMA * statistics.median(
-        abs(v - medians[d.weekday()]) for d, v in zip(days, values, strict=True))
-    if weekday_scale < WEEKDAY_SCALE_RATIO * scale and day.weekday() in medians:
-        return float(medians[day.weekday()]), weekday_scale
+    mean = statistics.fmean(medians.values())
+    if day.weekday() not in medians or mean <= 0 or any(m <= 0 for m in medians.values()):
+        return float(centre), scale
+    # Each day divided by its weekday's index (its median over the mean of the medians): the weekly shape taken
+    # out, the median and MAD of all the days, not of three or four, then put back for the day judged.
+    index = {w: m / mean for w, m in medians.items()}
+    shaped = [v / index[d.weekday()] for d, v in zip(days, values, strict=True)]
+    shaped_centre = statistics.median(shaped)
+    shaped_scale = MAD_TO_SIGMA * _mad(shaped, shaped_centre)
+    # The day's own weekday median rests on three or four values: its error (about 1.25 σ / √n for a median)
+    # adds to the day's, so the scale grows by √(1 + 1.25² / n).
+    weight = index[day.weekday()] * math.sqrt(1 + 1.5625 / len(by_weekday[day.weekday()]))
+    if weekly_shape(days, values):
+        return float(shaped_centre * index[day.weekday()]), shaped_scale * weight
     return float(centre), scale
 
 

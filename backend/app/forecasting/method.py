@@ -91,15 +91,15 @@ def weekday_index(days: Sequence[date], values: Sequence[int]) -> dict[int, Frac
 
 def weekly_shape(days: Sequence[date], values: Sequence[int]) -> bool:
     """Whether the history has a weekly shape worth an index: measuring each day against its own weekday's median
-    at least halves the median absolute deviation from the overall median (`WEEKLY_GAIN`). Sparse or merely noisy
+    at least halves the mean absolute deviation from the overall median (`WEEKLY_GAIN`). Sparse or merely noisy
     series fail this, and a weekday index fitted to their noise would multiply it."""
     by_weekday: dict[int, list[int]] = {}
     for day, value in zip(days, values, strict=True):
         by_weekday.setdefault(day.weekday(), []).append(value)
     medians = {w: statistics.median(v) for w, v in by_weekday.items()}
     centre = statistics.median(values)
-    plain = statistics.median(abs(v - centre) for v in values)
-    weekly = statistics.median(abs(v - medians[d.weekday()]) for d, v in zip(days, values, strict=True))
+    plain = sum(abs(v - centre) for v in values)
+    weekly = sum(abs(v - medians[d.weekday()]) for d, v in zip(days, values, strict=True))
     return weekly < WEEKLY_GAIN * plain
 
 

@@ -63,9 +63,10 @@ def test_the_interval_is_ordered_and_holds_the_point() -> None:
 
 
 def test_a_sparse_series_gets_no_weekday_index() -> None:
-    # Two Mondays and a Wednesday spend in 20 days of history: no weekly shape (the spread around the weekday
-    # medians is not half that around the overall median, both being 0), so the level is flat: the 10 % trimmed
-    # mean of the 20 days drops 999 and 450.50 (and two zeros), leaving 400 / 16 = 25 USD for each day left.
+    # Two Mondays and a Wednesday spend in 20 days of history: no weekly shape (the distances to the weekday
+    # medians, Monday 400 and Wednesday 0, sum to 400 + 50.50 + 999 = 1,449.50, not under half the 1,849.50 to
+    # the overall median 0), so the level is flat: the 10 % trimmed mean of the 20 days drops 999 and 450.50 (and
+    # two zeros), leaving 400 / 16 = 25 USD for each day left.
     series = {date(2025, 12, 31): 999 * USD, date(2026, 1, 5): 400 * USD, date(2026, 1, 19): 450_500_000}
     result = method.forecast(series, period_start=date(2026, 1, 1), period_end=date(2026, 1, 31),
                              as_of=date(2026, 1, 20))
