@@ -142,3 +142,19 @@ def test_the_overview_fits_the_screen(live: Live, driver, width: int) -> None:
         assert scroll <= width  # no sideways scrolling of the page (wide tables scroll inside their box)
     finally:
         driver.set_window_size(1280, 1000)
+
+
+def test_the_month_forecast_is_the_apis(live: Live, driver) -> None:
+    # The window ends on 15 January 2026: the forecast of January as of that day, as the API gives it.
+    headers = live.token(ADMIN_EMAIL, ADMIN_PASSWORD)
+    forecast = live.api("analytics/forecast", headers, period="month", as_of=END)
+    assert forecast["actual_to_date"] != "0.000000"
+
+    overview(driver, live.base, ADMIN_EMAIL, ADMIN_PASSWORD, DEMO)
+    wait(driver, lambda d: d.find_element(By.ID, "forecast").get_attribute("data-ready"))
+    assert text(driver, "#forecast-actual") == usd(forecast["actual_to_date"])
+    assert text(driver, "#forecast-expected") == usd(forecast["expected_total"])
+    assert text(driver, "#forecast-low") == usd(forecast["interval_low"])
+    assert text(driver, "#forecast-high") == usd(forecast["interval_high"])
+    assert text(driver, "#forecast-method") == forecast["method"]
+    assert text(driver, "#forecast").startswith("January 2026: ")

@@ -2,7 +2,7 @@
 // time by team, top models, wasted spend by team, and unpriced GPU-hours. Every figure is a field of an
 // answer of `GET /api/v1/analytics/cost`, shown rounded to the cent (money) or the tenth (hours).
 
-import { cost, currentUser } from "./api.js";
+import { cost, currentUser, get } from "./api.js";
 import { draw, OTHER_COLOUR, PALETTE, placeholder, purge } from "./charts.js";
 import { change, count, day, esc, hours, isZero, money, month, plotNumber } from "./format.js";
 import { go, setParams } from "./nav.js";
@@ -53,6 +53,10 @@ function skeleton(state) {
     <p class="window-text muted" id="window-text"></p>
     <div id="empty" role="status"></div>
     <section class="cards" aria-label="Totals of the window">${cards}</section>
+    <section class="panel wide" aria-labelledby="forecast-title">
+      <h2 id="forecast-title">Month forecast</h2>
+      <p id="forecast" class="muted">…</p>
+    </section>
     <section class="panel wide">
       <h2>Spend over time by team</h2>
       <div class="chart" id="chart-spend"></div>
@@ -155,6 +159,28 @@ function unpricedTable(answer) {
     <th scope="col" class="num">All GPU-hours</th><th scope="col"><span class="visually-hidden">Rate card</span></th></tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
+/** The forecast of the month holding the window's last day (or today, if that is earlier), from
+ * `GET /api/v1/analytics/forecast` (docs/forecast-and-anomalies.md): actual so far, expected total, 80 % interval. */
+async function showForecast(end, mine) {
+  const target = document.getElementById("forecast");
+  const today = new Date().toISOString().slice(0, 10);
+  try {
+    const f = await get("analytics/forecast", { period: "month", as_of: end < today ? end : today });
+    if (mine !== generation) return;
+    target.classList.remove("muted");
+    target.innerHTML = `<strong>${esc(month(f.period_start))}</strong>:
+      <span id="forecast-actual">${esc(money(f.actual_to_date))}</span> spent to ${esc(day(f.as_of))};
+      expected <span id="forecast-expected">${esc(money(f.expected_total))}</span> by ${esc(day(f.period_end))}
+      (80 % interval <span id="forecast-low">${esc(money(f.interval_low))}</span> –
+      <span id="forecast-high">${esc(money(f.interval_high))}</span>;
+      <span id="forecast-method">${esc(f.method)}</span>).`;
+  } catch (failure) {
+    if (mine !== generation) return;
+    target.textContent = `Forecast unavailable: ${failure.message}`;
+  }
+  target.dataset.ready = "true";
+}
+
 /** Draw the Overview for the hash's parameters (preset, start, end, step) into `main`. */
 export async function renderOverview(main, params) {
   const mine = ++generation;
@@ -185,6 +211,7 @@ export async function renderOverview(main, params) {
   document.getElementById("window-text").textContent =
     `${day(start)} – ${day(end)} (UTC, ${prevText}), compared with ${day(prev.start)} – ${day(prev.end)}.`;
 
+  showForecast(end, mine);
   const span = { start, end };
   const [current, previous] = await Promise.all([cost(span), cost(prev)]);
   if (mine !== generation) return;
