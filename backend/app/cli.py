@@ -32,6 +32,7 @@ from app.ingestion.cli import ingest as ingest_command
 from app.ingestion.mock import load_mock_jobs
 from app.ingestion.schemas import IngestReport
 from app.ingestion.service import JobIngestionService
+from app.metrics.registry import prepare_multiprocess_dir
 from app.pricing.catalog import default_catalog
 from app.pricing.cli import prices_app
 from app.pricing.service import sync_catalog
@@ -137,6 +138,7 @@ def serve(
     import uvicorn
 
     settings = _settings(None)
+    prepare_multiprocess_dir(workers)  # /metrics adds up every worker's figures (docs/metrics-and-logs.md)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=settings.log_level.lower(), timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)

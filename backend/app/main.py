@@ -10,7 +10,9 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp
 
 from app.api.errors import install_error_handlers
 from app.api.limits import RequestLimitsMiddleware
@@ -21,6 +23,11 @@ from app.db import migrate
 from app.db.dialect import serialize_startup
 from app.db.engine import begin_write, create_engine, create_sessionmaker
 from app.health.router import router as health_router
+from app.metrics.middleware import observe
+from app.metrics.pool import instrument_pool, release_pool
+from app.metrics.registry import forget_this_process, set_build_info
+from app.metrics.router import router as metrics_router
+from app.metrics.service import MetricsAccess
 from app.pricing.catalog import default_catalog
 from app.pricing.service import sync_catalog
 from app.recost.operations import OperationStore, OperationTasks
@@ -115,6 +122,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.operation_tasks = OperationTasks()
+    instrument_pool(engine)
     try:
         if await _check_schema(engine):
             await _sync_price_catalog(app)
@@ -127,6 +135,19 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.operation_tasks.cancel_all()  # each records its operation as failed
     finally:
         await engine.dispose()
+        release_pool(engine)
+        forget_this_process()
+
+
+VERSION = "0.1.0"
+
+
+class JobcostApp(FastAPI):
+    """FastAPI with the request metrics (`app.metrics.middleware.observe`) outside every other layer, Starlette's
+    error middleware included, so that they count the 500s and 503s it answers too."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return observe(super().build_middleware_stack(), self.routes)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -136,11 +157,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     only `settings`, so tests may install their own `sessionmaker` instead of running the lifespan.
     """
     settings = settings or get_settings()
-    app = FastAPI(
+    app = JobcostApp(
         title="jobcost",
         summary="What GPU and ML compute costs, and who spent it.",
         description=DESCRIPTION,
-        version="0.1.0",
+        version=VERSION,
         lifespan=_lifespan,
         docs_url=None,  # served offline by app.web.docs instead of from a CDN
         redoc_url=None,
@@ -155,6 +176,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     app.state.settings = settings
+    app.state.metrics_access = MetricsAccess.of(settings)
+    set_build_info(VERSION, make_url(settings.database_url).get_backend_name())
     if settings.cors_origins:
         # Bearer tokens travel in a header, not cookies: credentials are never allowed cross-origin.
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
@@ -163,6 +186,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        max_header_bytes=settings.max_header_bytes)
     install_error_handlers(app)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(api_router)
     app.include_router(docs_router)
     app.include_router(web_router)

@@ -21,6 +21,8 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.errors import AppError, DatabaseBusyError, DatabaseUnavailableError
+from app.metrics.middleware import PROBLEM_CODE_STATE
+from app.metrics.registry import DB_POOL_TIMEOUTS
 
 logger = logging.getLogger("jobcost.errors")
 
@@ -97,9 +99,10 @@ def _validation_problem(errors: list[dict[str, Any]]) -> JSONResponse:
                             f"Invalid request: {fields}" if fields else "Invalid request", errors=errors)
 
 
-async def _app_error(_: Request, exc: Exception) -> JSONResponse:
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, AppError):  # registered for this type only
         raise exc
+    setattr(request.state, PROBLEM_CODE_STATE, exc.code)  # the cause of a 503 in /metrics
     return problem_response(exc.status, exc.code, exc.title, exc.detail, headers=exc.headers or None, **exc.extra)
 
 
@@ -140,6 +143,8 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
                        request.url.path)
         return await _app_error(request, DatabaseBusyError())
     logger.error("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    if any(isinstance(item, sa_exc.TimeoutError) for item in _chain(exc)):
+        DB_POOL_TIMEOUTS.inc()
     return await _app_error(request, DatabaseUnavailableError())
 
 

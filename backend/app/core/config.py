@@ -7,6 +7,7 @@ development password (see `app.main`).
 
 from __future__ import annotations
 
+import ipaddress
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
@@ -67,13 +68,20 @@ class Settings(BaseSettings):
         default=Decimal(10), ge=0, le=Decimal(10) ** 9, decimal_places=6,
         description="USD a day must spend above its expected value to be an anomaly, so tiny series do not flood.")
 
+    metrics_token: SecretStr | None = Field(
+        default=None, description="When set, GET /metrics needs `Authorization: Bearer <this>`.")
+    metrics_allow: Annotated[list[str] | None, NoDecode] = Field(
+        default=None, description="Comma-separated client networks (CIDR) that may read GET /metrics; default: "
+                                  "loopback and private networks in production, any address otherwise.")
+
     @model_validator(mode="before")
     @classmethod
     def _split_origins(cls, data: object) -> object:
         if isinstance(data, dict):
-            raw = data.get("cors_origins")
-            if isinstance(raw, str):
-                data = {**data, "cors_origins": [o.strip() for o in raw.split(",") if o.strip()]}
+            for name in ("cors_origins", "metrics_allow"):
+                raw = data.get(name)
+                if isinstance(raw, str):
+                    data = {**data, name: [o.strip() for o in raw.split(",") if o.strip()]}
         return data
 
     @model_validator(mode="after")
@@ -84,6 +92,12 @@ class Settings(BaseSettings):
                 raise ValueError("JOBCOST_SECRET_KEY is the development key; set a secret of 32+ characters")
             if len(key) < 32:
                 raise ValueError("JOBCOST_SECRET_KEY must be at least 32 characters in production")
+        for network in self.metrics_allow or ():
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"JOBCOST_METRICS_ALLOW: {network!r} is not a network such as 10.0.0.0/8 or "
+                                 "::1/128") from None
         if "*" in self.cors_origins:
             raise ValueError("JOBCOST_CORS_ORIGINS may not be '*': list the origins that may call the API")
         return self

@@ -20,6 +20,7 @@ from typing import Any
 from app.ingestion.schemas import IngestError, IngestReport
 from app.ingestion.service import MAX_REPORTED_ERRORS
 from app.ingestion.wire import JsonDecodeError, decode_json
+from app.metrics.registry import count_ingest
 
 # Media types read as NDJSON (lower case, without parameters). `application/json-seq` (RFC 7464) is not among
 # them: its records are framed by a record separator, and may span lines.
@@ -174,6 +175,7 @@ class ReportSum:
         self.last_line = max(chunk.lines[-1] if chunk.lines else 0, chunk.bad[-1].line if chunk.bad else 0)
         self.received += len(chunk.bad)
         self.failed += len(chunk.bad)
+        count_ingest({"failed": len(chunk.bad)})  # lines refused before any record is read: nothing to commit
         line_errors = [IngestError(index=bad.line, job_id=None, field=None, message=bad.message)
                        for bad in chunk.bad]
         record_errors: list[IngestError] = []

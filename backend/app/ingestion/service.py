@@ -27,6 +27,8 @@ from app.db.rollups import apply_rollup_delta, leaving_snapshots
 from app.ingestion.normalize import FieldError, NormalizedJob, normalize_record, stored_job_id
 from app.ingestion.schemas import IngestError, IngestReport
 from app.ingestion.writer import stage_job, write_chunk
+from app.metrics.commits import count_ingest_on_commit
+from app.metrics.registry import INGEST_OUTCOMES
 from app.pricing.catalog import PriceCatalog, default_catalog
 from app.pricing.service import RateCard, load_name_resolver_or_catalog, load_rate_card_or_catalog
 from app.teams.service import find_or_create_teams
@@ -105,6 +107,7 @@ class JobIngestionService:
                               superseded=superseded, failed=failed, teams_created=teams_created, errors=errors,
                               errors_omitted=omitted)
         self._log(report)
+        count_ingest_on_commit(self.session, report.model_dump(include=set(INGEST_OUTCOMES)))
         return report
 
     async def delete_job(self, job_id: str) -> None:

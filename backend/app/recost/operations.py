@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db.base import utcnow
 from app.db.engine import begin_write
 from app.db.models import Operation, OperationState
+from app.metrics.registry import OPERATIONS
 
 logger = logging.getLogger("jobcost.operations")
 
@@ -55,6 +56,7 @@ class OperationStore:
             await begin_write(session)
             session.add(operation)
             await session.commit()
+        OPERATIONS.labels(state=OperationState.running.value).inc()
         return operation
 
     async def advance(self, operation_id: uuid.UUID, done: int, total: int) -> None:
@@ -69,12 +71,14 @@ class OperationStore:
         now = utcnow()
         await self._update(operation_id, {"state": OperationState.succeeded, "result": result,
                                           "finished_at": now, "heartbeat_at": now})
+        OPERATIONS.labels(state=OperationState.succeeded.value).inc()
 
     async def fail(self, operation_id: uuid.UUID, error: str) -> None:
         """Mark the operation `failed`, `result` being `{"error": error}`."""
         now = utcnow()
         await self._update(operation_id, {"state": OperationState.failed, "result": {"error": error},
                                           "finished_at": now, "heartbeat_at": now})
+        OPERATIONS.labels(state=OperationState.failed.value).inc()
 
     async def fail_abandoned(self) -> int:
         """Mark `failed` every running operation whose heartbeat is stale; returns how many."""
@@ -87,6 +91,7 @@ class OperationStore:
                 .values(state=OperationState.failed, result={"error": ABANDONED}, finished_at=now))
             await session.commit()
         count = int(getattr(result, "rowcount", 0) or 0)
+        OPERATIONS.labels(state=OperationState.failed.value).inc(count)
         if count:
             logger.warning("operations: %d left running by a stopped process marked failed", count)
         return count

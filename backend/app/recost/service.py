@@ -33,6 +33,7 @@ from app.db.models.team import team_name_key
 from app.db.types import micros_to_usd
 from app.ingestion.normalize import reread_names
 from app.ingestion.writer import stage_job, write_chunk
+from app.metrics.registry import RECOST_JOBS, RECOSTS
 from app.pricing.catalog import default_catalog
 from app.pricing.scopes import RecostScope
 from app.pricing.service import load_name_resolver_or_catalog, load_rate_card
@@ -127,12 +128,16 @@ class Recoster:
         if progress is not None and total is None:
             total = await self.count(scopes)
         while not cursor.done:
+            read, recosted = cursor.report.jobs_read, cursor.report.jobs_recosted
             async with self.sessionmaker() as session:
                 await self._chunk(session, scopes, cursor)
                 await session.commit()
+            RECOST_JOBS.labels(result="read").inc(cursor.report.jobs_read - read)
+            RECOST_JOBS.labels(result="recosted").inc(cursor.report.jobs_recosted - recosted)
             if progress is not None:
                 await progress(cursor.report.jobs_read, max(total or 0, cursor.report.jobs_read))
         report = cursor.report
+        RECOSTS.inc()
         logger.info("recost: read=%d recosted=%d cost_before_micros=%d cost_after_micros=%d", report.jobs_read,
                     report.jobs_recosted, report.cost_before_micros, report.cost_after_micros)
         return report

@@ -171,9 +171,9 @@ async def test_every_api_route_has_an_access_decision(app) -> None:
     for method, path in served:
         if "{" in path:
             assert path in PATH_PARAMS, f"{method} {path}: add its path parameters to PATH_PARAMS"
-    # The health probes are the only routes outside the prefix besides the API docs and the dashboard.
+    # The health probes and /metrics are the only routes outside the prefix besides the API docs and the dashboard.
     outside = {p for _, p in app_routes(app) if not p.startswith(API + "/")}
-    assert outside <= {*HEALTH, "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/"}, outside
+    assert outside <= {*HEALTH, "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/"}, outside
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer not-a-jwt", "Basic YWRtaW46YWRtaW4=", "Bearer "],

@@ -1,0 +1,1 @@
+"""Prometheus metrics: `GET /metrics` and what feeds it (see docs/metrics-and-logs.md)."""
