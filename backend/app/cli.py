@@ -6,7 +6,6 @@ Every command reads the same settings as the service (`DATABASE_URL`, `JOBCOST_*
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, NoReturn, TypeVar
 
@@ -24,6 +23,7 @@ from app.budgets.cli import budgets_app
 from app.core.cli_options import DatabaseUrlOption
 from app.core.config import Settings
 from app.core.errors import AppError
+from app.core.logs import configure_logging
 from app.db import migrate
 from app.db.engine import begin_write, create_engine, create_sessionmaker
 from app.db.models import Role, User
@@ -139,9 +139,12 @@ def serve(
 
     settings = _settings(None)
     prepare_multiprocess_dir(workers)  # /metrics adds up every worker's figures (docs/metrics-and-logs.md)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=settings.log_level.lower(), timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)
+    configure_logging(settings.log_level, settings.log_format_in_use)
+    # Our handler formats uvicorn's own lines too (log_config=None); its access log, which prints query strings,
+    # is off: `jobcost.access` writes one line per request instead (docs/metrics-and-logs.md).
+    uvicorn.run("app.main:create_served_app", factory=True, host=host, port=port, workers=workers,
+                log_level=settings.log_level.lower(), timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+                log_config=None, access_log=False)
 
 
 @db_app.command("upgrade")

@@ -19,6 +19,7 @@ from app.api.limits import RequestLimitsMiddleware
 from app.api.router import api_router
 from app.auth.service import AuthService
 from app.core.config import Settings, get_settings
+from app.core.logs import configure_logging
 from app.db import migrate
 from app.db.dialect import serialize_startup
 from app.db.engine import begin_write, create_engine, create_sessionmaker
@@ -192,3 +193,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(web_router)
     mount_assets(app)
     return app
+
+
+def create_served_app() -> FastAPI:
+    """The app as `jobcost serve` runs it, in each worker process: logging set up from the settings
+    (`JOBCOST_LOG_FORMAT`, `JOBCOST_LOG_LEVEL`) before anything logs."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format_in_use)
+    return create_app(settings)

@@ -28,6 +28,7 @@ from sqlalchemy.orm import selectinload
 
 from app.core.config import Settings
 from app.core.errors import NotAuthenticatedError, NotFoundError, UnprocessableError
+from app.core.logs import note_principal
 from app.core.security import ALGORITHM, MAX_TOKEN_LENGTH, TOKEN_ISSUER, InvalidTokenError
 from app.db.models import ApiToken, Team, TokenScope, api_token_teams
 from app.db.models.team import team_name_key
@@ -265,6 +266,7 @@ class ApiTokenService:
             raise NotAuthenticatedError("This API token has been revoked")
         if now >= record.expires_at:
             raise NotAuthenticatedError(_EXPIRED)
+        note_principal("token", record.id)
         return record
 
     async def ensure_still_valid(self, record: ApiToken, *, now: datetime | None = None) -> None:

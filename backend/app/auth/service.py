@@ -21,6 +21,7 @@ from app.core.errors import (
     NotFoundError,
     UnprocessableError,
 )
+from app.core.logs import note_principal
 from app.core.security import (
     MAX_PASSWORD_LENGTH,
     InvalidTokenError,
@@ -87,6 +88,7 @@ class AuthService:
         user = await self._get_user(user_id=claims.subject)
         if user is None or not user.is_active or claims.generation != user.token_generation:
             raise NotAuthenticatedError("Invalid or expired bearer token")
+        note_principal("user", user.id)
         return user
 
     async def list_users(self) -> Sequence[User]:

@@ -11,7 +11,7 @@ import ipaddress
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, description="Largest request body (413 past it).")
     max_header_bytes: int = Field(default=16 * 1024, ge=1024, description="Largest header section (431 past it).")
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] | None = Field(
+        default=None, description="`json` (one object per line) or `text`; default: json in production, text "
+                                  "otherwise.")
     recost_chunk_jobs: int = Field(default=10_000, ge=1, le=100_000,
                                    description="Jobs re-costed per transaction by a recost.")
     recost_inline_max_jobs: int = Field(
@@ -105,6 +108,11 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env is Environment.production
+
+    @property
+    def log_format_in_use(self) -> str:
+        """`json` or `text`: the setting, else json in production and text elsewhere."""
+        return self.log_format or ("json" if self.is_production else "text")
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,12 +1,20 @@
 """`observe(app, routes)`: the outermost ASGI layer, around Starlette's own error middleware, so that it sees
-every answer, the 500s and 503s that layer makes included, and the time until the last byte of the body.
+every answer, the 500s and 503s that layer makes included, and the time until the last byte of the body. For
+each HTTP request it
+
+- takes the request id (`X-Request-ID` when sane, else a new one: `app.core.logs.request_id_from`), puts it in
+  the log context of everything the request logs, and echoes it in the answer's `X-Request-ID`, errors included;
+- counts and times the request for /metrics;
+- writes the access line (`jobcost.access`): method, route template, status, duration, principal, request id.
 
 Requests are labelled by the *template* of the route that answered (`/api/v1/jobs/{job_id}`), never the raw path
-(which holds job ids, and anything a scanner tries): a request no route matched is `unmatched`.
+(which holds job ids, and anything a scanner tries) nor its query string: a request no route matched is
+`unmatched`.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -14,12 +22,16 @@ from typing import Any
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.logs import request_context, request_id_from
 from app.metrics.registry import HTTP_LATENCY, HTTP_REQUESTS, HTTP_UNAVAILABLE
 
 UNMATCHED = "unmatched"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Set by the error handlers in the request's state: the problem code of the answer (app.api.errors).
 PROBLEM_CODE_STATE = "problem_code"
+REQUEST_ID_HEADER = b"x-request-id"
+
+access_logger = logging.getLogger("jobcost.access")
 
 
 class RouteTemplates:
@@ -69,8 +81,16 @@ def record(scope: Scope, route: str, status: int, seconds: float) -> None:
         HTTP_UNAVAILABLE.labels(cause=cause if isinstance(cause, str) and cause else "other").inc()
 
 
+def _request_id_header(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == REQUEST_ID_HEADER:
+            return value.decode("latin-1")
+    return None
+
+
 def observe(app: ASGIApp, routes: Sequence[BaseRoute]) -> ASGIApp:
-    """`app` wrapped so that every HTTP request is counted and timed (see the module docstring)."""
+    """`app` wrapped so that every HTTP request is identified, counted, timed and logged (see the module
+    docstring)."""
     templates = RouteTemplates(routes)
 
     async def observed(scope: Scope, receive: Receive, send: Send) -> None:
@@ -79,17 +99,27 @@ def observe(app: ASGIApp, routes: Sequence[BaseRoute]) -> ASGIApp:
             return
         started = time.perf_counter()
         scope.setdefault("state", {})  # shared with every copy of the scope, so the handlers' notes reach us
+        request_id = request_id_from(_request_id_header(scope))
+        context: dict[str, Any] = {"request_id": request_id, "method": method_label(scope)}
+        token = request_context.set(context)
         status = 500  # if the app fails before answering, the server answers 500
 
         async def observed_send(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != REQUEST_ID_HEADER]
+                message = {**message, "headers": [*headers, (REQUEST_ID_HEADER, request_id.encode("latin-1"))]}
             await send(message)
 
         try:
             await app(scope, receive, observed_send)
         finally:
-            record(scope, templates.of(scope), status, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            route = templates.of(scope)
+            record(scope, route, status, seconds)
+            context.update(route=route, status=status, duration_ms=round(seconds * 1000, 1))
+            access_logger.info("%s %s %d %.1f ms", context["method"], route, status, seconds * 1000)
+            request_context.reset(token)
 
     return observed
