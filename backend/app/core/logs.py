@@ -53,7 +53,7 @@ def _utc_time(record: logging.LogRecord) -> str:
 
 def _request_fields(record: logging.LogRecord) -> dict[str, Any]:
     fields: dict[str, Any] = {}
-    context = getattr(record, "request", None) or request_context.get() or {}
+    context = request_context.get() or {}
     for name in REQUEST_FIELDS:
         if context.get(name) is not None:
             fields[name] = context[name]

@@ -10,7 +10,6 @@ import pytest
 
 from app.core.logs import UVICORN_LOGGERS, configure_logging
 
-
 CLIENT_LOGGERS = ("httpx", "httpcore")
 
 
