@@ -32,7 +32,7 @@ from app.ingestion.cli import ingest as ingest_command
 from app.ingestion.mock import load_mock_jobs
 from app.ingestion.schemas import IngestReport
 from app.ingestion.service import JobIngestionService
-from app.metrics.registry import prepare_multiprocess_dir
+from app.metrics.registry import multiprocess_dir_for
 from app.pricing.catalog import default_catalog
 from app.pricing.cli import prices_app
 from app.pricing.service import sync_catalog
@@ -138,13 +138,14 @@ def serve(
     import uvicorn
 
     settings = _settings(None)
-    prepare_multiprocess_dir(workers)  # /metrics adds up every worker's figures (docs/metrics-and-logs.md)
     configure_logging(settings.log_level, settings.log_format_in_use)
     # Our handler formats uvicorn's own lines too (log_config=None); its access log, which prints query strings,
-    # is off: `jobcost.access` writes one line per request instead (docs/metrics-and-logs.md).
-    uvicorn.run("app.main:create_served_app", factory=True, host=host, port=port, workers=workers,
-                log_level=settings.log_level.lower(), timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
-                log_config=None, access_log=False)
+    # is off: `jobcost.access` writes one line per request instead. With several workers, /metrics adds up the
+    # figures of all of them (docs/metrics-and-logs.md).
+    with multiprocess_dir_for(workers):
+        uvicorn.run("app.main:create_served_app", factory=True, host=host, port=port, workers=workers,
+                    log_level=settings.log_level.lower(), timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+                    log_config=None, access_log=False)
 
 
 @db_app.command("upgrade")

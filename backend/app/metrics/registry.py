@@ -8,12 +8,12 @@ labels and units are listed in docs/metrics-and-logs.md; keep the two in step.
 
 from __future__ import annotations
 
-import atexit
 import os
 import platform
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from prometheus_client import (
@@ -112,20 +112,26 @@ def forget_this_process() -> None:
         multiprocess.mark_process_dead(os.getpid())
 
 
-def prepare_multiprocess_dir(workers: int) -> Path | None:
-    """Before the workers start (`jobcost serve`): with `PROMETHEUS_MULTIPROC_DIR` set, empty that directory of
-    the previous run's files (created if missing); else, for more than one worker, make a fresh directory, name it
-    in the environment the workers inherit, and remove it when this process exits. Returns the directory, None
-    in single-process mode."""
+@contextmanager
+def multiprocess_dir_for(workers: int) -> Iterator[Path | None]:
+    """Around `uvicorn.run` in `jobcost serve`: with `PROMETHEUS_MULTIPROC_DIR` set, empty that directory of the
+    previous run's files (created if missing); else, for more than one worker, make a fresh directory and name it
+    in the environment the workers inherit, until the server stops (then the directory is removed and the
+    environment restored). Yields the directory, None in single-process mode."""
     if configured := multiprocess_dir():
         directory = Path(configured)
         directory.mkdir(parents=True, exist_ok=True)
         for stale in directory.glob("*.db"):
             stale.unlink(missing_ok=True)
-        return directory
+        yield directory
+        return
     if workers <= 1:
-        return None
+        yield None
+        return
     directory = Path(tempfile.mkdtemp(prefix="jobcost-metrics-"))
     os.environ[MULTIPROC_ENV] = str(directory)
-    atexit.register(shutil.rmtree, directory, ignore_errors=True)
-    return directory
+    try:
+        yield directory
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(directory, ignore_errors=True)

@@ -58,15 +58,13 @@ def test_two_processes_values_are_summed(tmp_path: Path) -> None:
 
 def test_serve_makes_a_fresh_directory_for_several_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(registry.MULTIPROC_ENV, raising=False)
-    assert registry.prepare_multiprocess_dir(1) is None
-    assert registry.MULTIPROC_ENV not in os.environ
-    directory = registry.prepare_multiprocess_dir(2)
-    try:
+    with registry.multiprocess_dir_for(1) as none:
+        assert none is None and registry.MULTIPROC_ENV not in os.environ
+    with registry.multiprocess_dir_for(2) as directory:
         assert directory is not None and directory.is_dir() and not any(directory.iterdir())
         assert os.environ[registry.MULTIPROC_ENV] == str(directory)  # inherited by the workers uvicorn spawns
-    finally:
-        monkeypatch.delenv(registry.MULTIPROC_ENV)
-        directory.rmdir()
+    # Once the server has stopped: removed, and the environment as it was.
+    assert not directory.exists() and registry.MULTIPROC_ENV not in os.environ
 
 
 def test_serve_empties_a_configured_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -75,8 +73,10 @@ def test_serve_empties_a_configured_directory(monkeypatch: pytest.MonkeyPatch, t
     (directory / "counter_123.db").write_bytes(b"old run")
     (directory / "keep.txt").write_text("not ours")
     monkeypatch.setenv(registry.MULTIPROC_ENV, str(directory))
-    assert registry.prepare_multiprocess_dir(1) == directory
-    assert sorted(p.name for p in directory.iterdir()) == ["keep.txt"]
+    with registry.multiprocess_dir_for(1) as used:
+        assert used == directory
+        assert sorted(p.name for p in directory.iterdir()) == ["keep.txt"]
+    assert directory.is_dir() and os.environ[registry.MULTIPROC_ENV] == str(directory)  # the operator's: kept
     monkeypatch.setenv(registry.MULTIPROC_ENV, str(tmp_path / "new" / "dir"))
-    assert registry.prepare_multiprocess_dir(4) == tmp_path / "new" / "dir"
-    assert (tmp_path / "new" / "dir").is_dir()
+    with registry.multiprocess_dir_for(4) as used:
+        assert used == tmp_path / "new" / "dir" and used.is_dir()
