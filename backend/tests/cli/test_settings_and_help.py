@@ -112,8 +112,10 @@ def test_serve_passes_host_and_port_to_uvicorn(unused_sqlite_url: tuple[str, Pat
 
     assert result.exit_code == 0, result.output
     [(args, kwargs)] = calls
-    assert args == ("app.main:create_app",)
+    assert args == ("app.main:create_served_app",)  # create_app, with logging set up in each worker first
     assert kwargs["factory"] is True
+    # Our log handler formats uvicorn's lines; uvicorn's own access log, which prints query strings, is off.
+    assert (kwargs["log_config"], kwargs["access_log"]) == (None, False)
     assert (kwargs["host"], kwargs["port"], kwargs["workers"]) == ("0.0.0.0", 9123, 1)  # noqa: S104
 
 
