@@ -53,3 +53,27 @@ async def test_gpu_cluster_export_costs(client: httpx.AsyncClient, admin_headers
     teams = {item["team_name"]: item["gpu_hours"] for item in response.json()["items"]}
     # nlp: 32 + 0.25 + 375,136/3,600 + 0 + 0.5 = 493,036/3,600 = 136.954444…; vision: 1 + 2 + 8 + 0 + 0 + 2 = 13.
     assert teams == {"nlp": "136.954444", "vision": "13.000000"}
+
+
+ENERGY_CLUSTER = GPU_CLUSTER.parent / "energy-cluster.txt"
+
+
+async def test_energy_cluster_export_stores_energy_utilization_and_region(
+        client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    tally = Tally()
+    with ENERGY_CLUSTER.open(encoding="utf-8") as stream:
+        rows = list(SlurmImporter(ImportOptions(cluster="e", provider=TEST_PROVIDER, region="DC-Paris"))
+                    .read(stream, tally))
+    tally.check()
+    report = await ingest_ok(client, admin_headers, [r.record for r in rows])
+    assert (report["created"], report["failed"]) == (5, 0)  # 7006 was skipped by the importer
+    # (energy kWh, utilisation, region) as the job shows them: worked out in test_slurm_energy.py's docstring.
+    expected = {"7001": ("25.000000", "0.8000"), "7002": ("0.347222", "0.9900"), "7003": (None, None),
+                "7004": (None, "1.0000"), "7005": ("0.000002", None)}
+    for job_id, (kwh, share) in expected.items():
+        response = await client.get(f"/api/v1/jobs/e:{job_id}", headers=admin_headers)
+        assert response.status_code == 200, response.text
+        shown = response.json()
+        assert (shown["energy_kwh"], shown["gpu_utilization"], shown["region"]) == (kwh, share, "dc-paris"), job_id
+    again = await ingest_ok(client, admin_headers, [r.record for r in rows])
+    assert again["unchanged"] == 5
