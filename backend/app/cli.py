@@ -141,11 +141,13 @@ def serve(
     configure_logging(settings.log_level, settings.log_format_in_use)
     # Our handler formats uvicorn's own lines too (log_config=None); its access log, which prints query strings,
     # is off: `jobcost.access` writes one line per request instead. With several workers, /metrics adds up the
-    # figures of all of them (docs/metrics-and-logs.md).
+    # figures of all of them (docs/metrics-and-logs.md). proxy_headers=False: the client's address is the
+    # socket's peer unless JOBCOST_TRUSTED_PROXIES says which proxies' X-Forwarded-For to believe (sign-in
+    # throttling keys on it; see docs/sign-in.md).
     with multiprocess_dir_for(workers):
         uvicorn.run("app.main:create_served_app", factory=True, host=host, port=port, workers=workers,
                     log_level=settings.log_level.lower(), timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
-                    log_config=None, access_log=False)
+                    log_config=None, access_log=False, proxy_headers=False)
 
 
 @db_app.command("upgrade")

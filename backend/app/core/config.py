@@ -70,6 +70,17 @@ class Settings(BaseSettings):
     anomaly_min_usd: Decimal = Field(
         default=Decimal(10), ge=0, le=Decimal(10) ** 9, decimal_places=6,
         description="USD a day must spend above its expected value to be an anomaly, so tiny series do not flood.")
+    # Sign-in throttling (docs/sign-in.md).
+    login_max_failures_per_account: int = Field(
+        default=5, ge=1, description="Failed sign-ins of one account within the window before it is locked out.")
+    login_max_failures_per_address: int = Field(
+        default=20, ge=1, description="Failed sign-ins from one client address within the window before it is.")
+    login_failure_window_seconds: int = Field(default=900, ge=1, description="The window failures count in.")
+    login_lockout_seconds: int = Field(default=60, ge=1, description="The first lockout; each next one doubles.")
+    login_lockout_max_seconds: int = Field(default=900, ge=1, description="The longest lockout.")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated addresses or networks (CIDR) of reverse proxies whose "
+                                          "X-Forwarded-For names the client; empty: the socket's peer is the client.")
 
     metrics_token: SecretStr | None = Field(
         default=None, description="When set, GET /metrics needs `Authorization: Bearer <this>`.")
@@ -81,11 +92,20 @@ class Settings(BaseSettings):
     @classmethod
     def _split_origins(cls, data: object) -> object:
         if isinstance(data, dict):
-            for name in ("cors_origins", "metrics_allow"):
+            for name in ("cors_origins", "metrics_allow", "trusted_proxies"):
                 raw = data.get(name)
                 if isinstance(raw, str):
                     data = {**data, name: [o.strip() for o in raw.split(",") if o.strip()]}
         return data
+
+    @model_validator(mode="after")
+    def _check_proxies(self) -> Settings:
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"JOBCOST_TRUSTED_PROXIES: {proxy!r} is not an IP address or network") from None
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -115,3 +115,17 @@ class DatabaseBusyError(ServiceUnavailableError):
 
     def __init__(self, detail: str = "The database is busy with another write; try again shortly") -> None:
         super().__init__(detail, headers={"Retry-After": "10"})
+
+
+class TooManyRequestsError(AppError):
+    """429: too many failed sign-ins for an account or from an address; retry after `Retry-After` seconds."""
+
+    status = 429
+    code = "too-many-requests"
+    title = "Too many requests"
+
+    @classmethod
+    def after(cls, seconds: int) -> TooManyRequestsError:
+        wait = max(1, seconds)
+        return cls(f"Too many failed sign-ins; try again in {wait} seconds", headers={"Retry-After": str(wait)},
+                   retry_after=wait)

@@ -26,6 +26,7 @@ from app.db.models.daily_cost import (
 )
 from app.db.models.gpu_price import AliasKind, GpuPrice, NameAlias, PriceChange, RateOrigin
 from app.db.models.job import CostSource, Job, JobStatus
+from app.db.models.login_throttle import LoginThrottle, ThrottleKind
 from app.db.models.operation import Operation, OperationState
 from app.db.models.team import Team
 from app.db.models.user import Role, User, team_members
@@ -55,6 +56,7 @@ __all__ = [
     "GpuPrice",
     "Job",
     "JobStatus",
+    "LoginThrottle",
     "MonthlyTeamModelCost",
     "Operation",
     "OperationState",
@@ -63,6 +65,7 @@ __all__ = [
     "RateOrigin",
     "Role",
     "Team",
+    "ThrottleKind",
     "TokenScope",
     "User",
     "api_token_teams",
