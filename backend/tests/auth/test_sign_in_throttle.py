@@ -309,3 +309,20 @@ async def test_sign_in_documents_its_429(client: httpx.AsyncClient) -> None:
     documented = operation["responses"]["429"]
     assert "Retry-After" in documented["headers"]
     assert documented["content"]["application/problem+json"]["example"]["status"] == 429
+
+
+def test_serve_leaves_forwarded_headers_to_the_trusted_proxies_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn's own proxy headers (on by default, trusting 127.0.0.1) would rewrite the client's address from
+    X-Forwarded-For before the app sees it: `jobcost serve` turns them off, and the app decides."""
+    import uvicorn
+
+    from tests.cli.helpers import invoke
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
+    monkeypatch.setattr("logging.basicConfig", lambda **kwargs: None)
+
+    result = invoke("serve", "--port", "8123")
+
+    assert result.exit_code == 0, result.output
+    assert calls and calls[0]["proxy_headers"] is False
