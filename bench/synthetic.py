@@ -47,6 +47,7 @@ from app.db.engine import create_engine, create_sessionmaker
 from app.db.models import Job, JobStatus, Role, Team
 from app.db.models.daily_cost import ALL_GRAINS, SUM_COLUMNS, WASTED_STATUSES
 from app.db.models.team import team_name_key
+from app.db.staging import ENERGY_SNAPSHOT_COLUMNS
 from app.ingestion.normalize import NormalizedJob, normalize_record
 from app.ingestion.writer import job_row, snapshot_rows, stage_job
 from app.pricing.catalog import default_catalog
@@ -75,7 +76,10 @@ BILLED_SHARE = 0.25
 
 JOB_COLUMNS = tuple(c.name for c in Job.__table__.columns)
 SNAPSHOT_COLUMNS = ("job_pk", "day", "run_ms", "gpu_us", "cost_micros", "team_id", "model_key", "gpu_type_key",
-                    "provider_key", "user_key", "status_key", "first_day", "month", "first_in_month")
+                    "provider_key", "user_key", "status_key", "first_day", "month", "first_in_month",
+                    *ENERGY_SNAPSHOT_COLUMNS)
+# The columns of `cost_snapshots` among them (the rest are the rollup keys and flags).
+STORED_SNAPSHOT_COLUMNS = (*SNAPSHOT_COLUMNS[:5], *ENERGY_SNAPSHOT_COLUMNS)
 # Every rollup grain the service keeps: (table, key columns, period).
 ROLLUP_GRAINS = tuple((grain.table.name, grain.key_columns, grain.period) for grain in ALL_GRAINS)
 
@@ -277,7 +281,8 @@ def _rollup_sql(table: str, keys: Sequence[str], period: str, source: str = "ben
             "SUM(CASE WHEN cost_micros IS NULL THEN gpu_us % 1000000 ELSE 0 END), "
             f"SUM(CASE WHEN {wasted} THEN COALESCE(cost_micros, 0) / 1000000 ELSE 0 END), "
             f"SUM(CASE WHEN {wasted} THEN COALESCE(cost_micros, 0) % 1000000 ELSE 0 END), "
-            f"{job_count}, SUM(first_day)")
+            f"{job_count}, SUM(first_day), "
+            + ", ".join(f"SUM({name} / 1000000), SUM({name} % 1000000)" for name in ENERGY_SNAPSHOT_COLUMNS))
     updates = ", ".join(f"{name} = {table}.{name} + EXCLUDED.{name}" for name in SUM_COLUMNS)
     return (f"INSERT INTO {table} ({key_list}, {', '.join(SUM_COLUMNS)}) "  # noqa: S608 - names, no input
             f"SELECT {key_list}, {sums} FROM {source} GROUP BY {key_list} ORDER BY {key_list} "
@@ -287,15 +292,16 @@ def _rollup_sql(table: str, keys: Sequence[str], period: str, source: str = "ben
 _SNAPSHOT_TERMS = ("(job_pk uuid, day date, run_ms bigint, gpu_us bigint, cost_micros bigint, team_id uuid, "
                    "model_key varchar(255), gpu_type_key varchar(64), provider_key varchar(64), "
                    "user_key varchar(255), status_key varchar(16), first_day integer, month date, "
-                   "first_in_month integer)")
+                   "first_in_month integer, "
+                   + ", ".join(f"{name} bigint" for name in ENERGY_SNAPSHOT_COLUMNS) + ")")
 _STAGING_DDL = (
     "CREATE TEMPORARY TABLE IF NOT EXISTS bench_staged_jobs (LIKE jobs) ON COMMIT DELETE ROWS",
     f"CREATE TEMPORARY TABLE IF NOT EXISTS bench_staged_snapshots {_SNAPSHOT_TERMS} ON COMMIT DELETE ROWS",
 )
 _NEW_JOBS_SQL = (f"INSERT INTO jobs ({', '.join(JOB_COLUMNS)}) SELECT {', '.join(JOB_COLUMNS)} "  # noqa: S608
                  "FROM bench_staged_jobs ORDER BY job_id ON CONFLICT (job_id) DO NOTHING RETURNING id")
-_SNAPSHOTS_SQL = ("INSERT INTO cost_snapshots (job_pk, day, run_ms, gpu_us, cost_micros) "
-                  "SELECT job_pk, day, run_ms, gpu_us, cost_micros FROM bench_staged_snapshots")
+_SNAPSHOTS_SQL = (f"INSERT INTO cost_snapshots ({', '.join(STORED_SNAPSHOT_COLUMNS)}) "  # noqa: S608 - names
+                  f"SELECT {', '.join(STORED_SNAPSHOT_COLUMNS)} FROM bench_staged_snapshots")
 _ROLLUPS_SQL = tuple(_rollup_sql(table, keys, period) for table, keys, period in ROLLUP_GRAINS)
 
 
@@ -383,8 +389,9 @@ def _worker_load(block: int, count: int) -> int:
     async def copy() -> None:
         async with connection.transaction():
             await connection.copy_records_to_table("jobs", records=batch.jobs, columns=JOB_COLUMNS)
-            await connection.copy_records_to_table("cost_snapshots", records=[row[:5] for row in batch.snapshots],
-                                                   columns=SNAPSHOT_COLUMNS[:5])
+            await connection.copy_records_to_table("cost_snapshots", records=[
+                (*row[:5], *row[-len(ENERGY_SNAPSHOT_COLUMNS):]) for row in batch.snapshots],
+                columns=STORED_SNAPSHOT_COLUMNS)
             await connection.copy_records_to_table(_TERMS_TABLE, records=batch.snapshots, columns=SNAPSHOT_COLUMNS)
 
     _worker["loop"].run_until_complete(copy())

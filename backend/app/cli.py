@@ -27,6 +27,7 @@ from app.core.logs import configure_logging
 from app.db import migrate
 from app.db.engine import begin_write, create_engine, create_sessionmaker
 from app.db.models import Role, User
+from app.energy.cli import energy_app, recompute_with_progress, report_lines
 from app.export.cli import export_app
 from app.ingestion.cli import ingest as ingest_command
 from app.ingestion.mock import load_mock_jobs
@@ -50,6 +51,7 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(prices_app, name="prices")
 app.add_typer(budgets_app, name="budgets")
 app.add_typer(export_app, name="export")
+app.add_typer(energy_app, name="energy")
 app.command("ingest")(ingest_command)
 
 # What an unreachable, unmigrated or refusing database raises: reported in one line, never as a traceback.
@@ -155,10 +157,25 @@ def db_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
     database_url: DatabaseUrlOption = None,
 ) -> None:
-    """Apply migrations up to REVISION (default: head)."""
+    """Apply migrations up to REVISION (default: head); at head, compute the energy figures of the jobs stored
+    before they existed (`jobcost energy recompute --missing`)."""
     settings = _settings(database_url)
     _migration(settings, lambda: migrate.upgrade(settings.database_url, revision))
     console.print(f"database at [bold]{escape(revision)}[/bold]")
+    if revision == "head":
+        _energy_backfill(settings)
+
+
+def _energy_backfill(settings: Settings) -> None:
+    """Compute the figures of jobs without them (none but after the upgrade that adds them: nothing is printed)."""
+    try:
+        report = asyncio.run(recompute_with_progress(settings, missing_only=True))
+    except DATABASE_ERRORS as exc:
+        _database_problem(settings, exc)
+    if report.jobs_read:
+        console.print("energy figures computed for jobs stored before them:", markup=False)
+        for line in report_lines(report):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 @db_app.command("downgrade")
@@ -291,6 +308,7 @@ def demo(database_url: DatabaseUrlOption = None) -> None:
         err_console.print("[red]refused:[/red] `jobcost demo` creates a development admin; JOBCOST_ENV=production")
         raise typer.Exit(2)
     _migration(settings, lambda: migrate.upgrade(settings.database_url))
+    _energy_backfill(settings)
 
     async def load_demo_data(auth: AuthService) -> IngestReport:
         await sync_catalog(auth.session, default_catalog())

@@ -10,7 +10,9 @@ from typing import Any
 
 from app.core.csv_text import csv_lines
 
-MEASURES = ("cost", "gpu_hours", "unpriced_gpu_hours", "wasted_cost", "job_count")
+MEASURES = ("cost", "gpu_hours", "unpriced_gpu_hours", "wasted_cost", "job_count", "energy_kwh",
+            "energy_measured_kwh", "co2e_kg", "co2e_measured_kg", "idle_gpu_hours", "idle_cost",
+            "utilization_known_gpu_hours")
 
 
 def _group_columns(group_by: list[str]) -> list[str]:

@@ -38,6 +38,7 @@ from app.db.dialect import label_value, month_start, week_start
 from app.db.models import CostSnapshot, Job
 from app.db.models.daily_cost import GRAINS, KEY_COLUMN, MONTH_GRAINS, NONE_KEY, SUM_COLUMNS, Grain
 from app.db.rollups import snapshot_terms
+from app.db.staging import ENERGY_SNAPSHOT_COLUMNS
 from app.teams.scope import within_teams
 
 Step = Literal["day", "week", "month"] | None
@@ -113,7 +114,8 @@ def snapshot_cells(label_keys: Sequence[str], dialect: str) -> Cells:
     names = {name: f"k_{i}" for i, name in enumerate(keys)}
     labelled = [CostSnapshot.day.label("day"), *(column.label(names[name]) for name, column in keys.items())]
     terms = snapshot_terms(labelled, CostSnapshot.gpu_us, CostSnapshot.cost, status,
-                           case((CostSnapshot.day == first_day, 1), else_=0), literal(0), 1)
+                           case((CostSnapshot.day == first_day, 1), else_=0), literal(0), 1,
+                           [CostSnapshot.__table__.c[name] for name in ENERGY_SNAPSHOT_COLUMNS])
     subquery = select(*terms).select_from(CostSnapshot).join(Job, Job.id == CostSnapshot.job_pk).subquery("cells")
     return Cells(subquery, "day", {name: subquery.c[column] for name, column in names.items()})
 

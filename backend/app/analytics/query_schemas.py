@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_core import PydanticCustomError
 
 from app.analytics.schemas import UtcWindow
-from app.core.money import GpuHours, Usd
+from app.core.money import GpuHours, KgCo2e, Kwh, Usd
 from app.db.models import JobStatus
 from app.ingestion.field_rules import parse_status
 from app.jobs.schemas import LABEL_KEY, FilterText, ShortFilterText, parse_label_filter
@@ -120,6 +120,19 @@ class CostMeasures(BaseModel):
                                          "preempted: work that did not complete.")
     job_count: int = Field(description="Distinct jobs that ran in the period (a job running across two periods "
                                        "counts in both).", examples=[9])
+    energy_kwh: Kwh = Field(description="Energy, kWh: measured where the job carried `energy_kwh`, else estimated "
+                                        "from the coefficients (GET /energy/coefficients; docs/energy.md).")
+    energy_measured_kwh: Kwh = Field(description="The part of `energy_kwh` that was measured; the rest is "
+                                                 "estimated.")
+    co2e_kg: KgCo2e = Field(description="Carbon, kg CO2e (location-based): energy × the grid intensity of each job's "
+                                     "region.")
+    co2e_measured_kg: KgCo2e = Field(description="The part of `co2e_kg` from measured energy.")
+    idle_gpu_hours: GpuHours = Field(description="GPU-hours held but unused: GPU-hours × (1 − utilisation), over "
+                                                 "the jobs that report their utilisation only.")
+    idle_cost: Usd = Field(description="USD paid for idle GPU time: each job's cost × (1 − utilisation), same "
+                                       "jobs.")
+    utilization_known_gpu_hours: GpuHours = Field(
+        description="The GPU-hours whose utilisation is known: what `idle_gpu_hours` and `idle_cost` cover.")
 
 
 class _RowKey(BaseModel):
@@ -144,19 +157,22 @@ class CostTotals(CostMeasures):
     """The whole window: `job_count` counts each job once, however many rows or periods it ran in."""
 
 
+_ENERGY_EXAMPLE = {"energy_kwh": "31.250000", "energy_measured_kwh": "31.250000", "co2e_kg": "11.845781",
+                   "co2e_measured_kg": "11.845781", "idle_gpu_hours": "5.760000", "idle_cost": "39.628800",
+                   "utilization_known_gpu_hours": "32.000000"}
 _TEAM = {"team": "NLP Research", "team_id": "411d3703-8637-46e8-be6c-1de8b6259533"}
 QUERY_EXAMPLE: dict[str, Any] = {
     "start": "2026-01-01", "end": "2026-01-14", "step": "week", "group_by": ["team"], "currency": "USD",
     "rows": [
         {"period_start": "2026-01-01", "period_end": "2026-01-04", "group": _TEAM, "other": False,
          "cost": "1520.640000", "gpu_hours": "244.000000", "unpriced_gpu_hours": "0.000000",
-         "wasted_cost": "178.880000", "job_count": 3},
+         "wasted_cost": "178.880000", "job_count": 3, **_ENERGY_EXAMPLE},
         {"period_start": "2026-01-05", "period_end": "2026-01-11", "group": _TEAM, "other": False,
          "cost": "1840.332987", "gpu_hours": "312.166667", "unpriced_gpu_hours": "0.000000",
-         "wasted_cost": "0.000000", "job_count": 4},
+         "wasted_cost": "0.000000", "job_count": 4, **_ENERGY_EXAMPLE},
     ],
     "totals": {"cost": "3360.972987", "gpu_hours": "556.166667", "unpriced_gpu_hours": "0.000000",
-               "wasted_cost": "178.880000", "job_count": 6},
+               "wasted_cost": "178.880000", "job_count": 6, **_ENERGY_EXAMPLE},
 }
 
 

@@ -29,8 +29,12 @@ from app.pricing.service import load_name_resolver_or_catalog
 from app.teams.scope import TeamScope
 
 # A group's exact figures, in this order: micro-USD, GPU-microseconds, unpriced GPU-microseconds, wasted micro-USD,
-# distinct jobs. Plain lists of ints: a year of days by team is 18,000 of them, summed and shown per request.
-COST, GPU, UNPRICED, WASTED, JOBS = range(5)
+# the energy figures (`ENERGY_AMOUNTS`: mWh, measured mWh, mg CO2e, measured mg CO2e, idle GPU-microseconds, idle
+# micro-USD, GPU-microseconds with a known utilisation), distinct jobs. Plain lists of ints: a year of days by team
+# is 18,000 of them, summed and shown per request.
+COST, GPU, UNPRICED, WASTED, ENERGY, ENERGY_MEASURED, CO2E, CO2E_MEASURED, IDLE_GPU, IDLE_COST, UTIL_GPU, JOBS = \
+    range(12)
+WIDTH = JOBS + 1
 Key = tuple[Any, ...]  # a group's keys as stored: team ids, names ("" for none), label values (None for none)
 
 
@@ -40,9 +44,14 @@ def _add(target: list[int], values: Sequence[int]) -> None:
 
 
 def _measures(sums: Sequence[int]) -> dict[str, Any]:
+    # mWh and mg are millionths of a kWh and a kg, as micro-USD of a USD: the same 6-place text.
     return {"cost": micros_text(sums[COST]), "gpu_hours": gpu_hours_text(sums[GPU]),
             "unpriced_gpu_hours": gpu_hours_text(sums[UNPRICED]), "wasted_cost": micros_text(sums[WASTED]),
-            "job_count": sums[JOBS]}
+            "job_count": sums[JOBS], "energy_kwh": micros_text(sums[ENERGY]),
+            "energy_measured_kwh": micros_text(sums[ENERGY_MEASURED]), "co2e_kg": micros_text(sums[CO2E]),
+            "co2e_measured_kg": micros_text(sums[CO2E_MEASURED]), "idle_gpu_hours": gpu_hours_text(sums[IDLE_GPU]),
+            "idle_cost": micros_text(sums[IDLE_COST]),
+            "utilization_known_gpu_hours": gpu_hours_text(sums[UTIL_GPU])}
 
 
 @dataclass(slots=True)
@@ -171,12 +180,10 @@ class CostAnalyticsService:
             if len(result) > planner.MAX_CELLS or len(cells) + len(result) > 2 * planner.MAX_CELLS:
                 raise _too_many(query)
             for row in result:
-                (cost_hi, cost_lo, gpu_hi, gpu_lo, unpriced_hi, unpriced_lo, wasted_hi, wasted_lo, period_jobs,
-                 window_jobs) = row[first + width:]
+                parts, (period_jobs, window_jobs) = row[first + width:-2], row[-2:]
                 if period_jobs is None:  # an aggregate without GROUP BY over no cells still gives a row
                     continue
-                amounts = (cost_hi * SPLIT + cost_lo, gpu_hi * SPLIT + gpu_lo, unpriced_hi * SPLIT + unpriced_lo,
-                           wasted_hi * SPLIT + wasted_lo)
+                amounts = tuple(parts[i] * SPLIT + parts[i + 1] for i in range(0, len(parts), 2))
                 key = tuple(row[first:first + width])
                 cell = cells.get((row[0] if first else None, key))
                 if cell is None:
@@ -202,7 +209,7 @@ class CostAnalyticsService:
         """
         found = await self.aggregate(query)
         teams = await self._team_names(query.group_by, found.groups)
-        totals = [0] * 5
+        totals = [0] * WIDTH
         for sums in found.groups.values():
             _add(totals, sums)
         cells = self._zero_filled(query, found) if query.fill == "zero" else found.cells
@@ -223,7 +230,7 @@ class CostAnalyticsService:
             rows += [{"period_start": start, "period_end": end, "group": views[key], "other": False,
                       **_measures(sums)} for key, sums in kept]
             if len(kept) < len(groups):
-                rest = [0] * 5
+                rest = [0] * WIDTH
                 for _, sums in groups[len(kept):]:
                     _add(rest, sums)
                 rows.append({"period_start": start, "period_end": end, "other": True,
@@ -247,7 +254,7 @@ class CostAnalyticsService:
         filled = dict(found.cells)
         for period in periods:
             for key in keys:
-                filled.setdefault((period, key), [0] * 5)
+                filled.setdefault((period, key), [0] * WIDTH)
         return filled
 
     async def _team_names(self, dimensions: Sequence[str], groups: dict[Key, list[int]]) -> dict[Any, str]:
@@ -294,7 +301,7 @@ class CostAnalyticsService:
 
     @staticmethod
     def _report_fields(window: CostWindowQuery, groups: Sequence[list[int]]) -> dict[str, Any]:
-        total = [0] * 5
+        total = [0] * WIDTH
         for sums in groups:
             _add(total, sums)
         return {"start": window.start, "end": window.end, "total_cost": micros_to_usd(total[COST]),

@@ -45,6 +45,20 @@ GpuHours = Annotated[
                     "examples": ["32.000000"]}),
 ]
 
+# Energy in kWh and carbon in kg CO2e, kept as integer millionths (mWh, mg): the same 6-place strings as money.
+Kwh = Annotated[
+    Decimal,
+    PlainSerializer(six_places, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+\.\d{6}$", "description": "kWh, 6 decimal places",
+                    "examples": ["31.250000"]}),
+]
+KgCo2e = Annotated[
+    Decimal,
+    PlainSerializer(six_places, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+\.\d{6}$", "description": "kg CO2e, 6 decimal places",
+                    "examples": ["11.845781"]}),
+]
+
 
 def micros_text(micros: int) -> str:
     """Integer micro-USD as the 6-place string `six_places` gives (`1234500000` → `"1234.500000"`), in integer

@@ -14,6 +14,7 @@ of a recost's 7.8 s of SQL; 4.4 s since (bench/README.md, recost.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -35,7 +36,7 @@ from app.db.aggregates import SPLIT
 from app.db.dialect import insert_for, month_start
 from app.db.models import CostSnapshot, Job
 from app.db.models.daily_cost import ALL_GRAINS, NONE_KEY, SUM_COLUMNS, WASTED_STATUSES, Grain
-from app.db.staging import STAGED_SNAPSHOTS
+from app.db.staging import ENERGY_SNAPSHOT_COLUMNS, STAGED_SNAPSHOTS
 
 # The terms' columns: every grain's keys are among them.
 KEY_COLUMNS = ("day", "month", "team_id", "model_key", "gpu_type_key", "provider_key", "user_key", "status_key")
@@ -44,16 +45,18 @@ _WASTED = tuple(status.value for status in WASTED_STATUSES)
 
 def snapshot_terms(keys: list[ColumnElement[Any]], gpu_us: ColumnElement[Any], cost_micros: ColumnElement[Any],
            status: ColumnElement[Any], first_day: ColumnElement[Any], first_in_month: ColumnElement[Any],
-           sign: int | ColumnElement[Any]) -> list[ColumnElement[Any]]:
+           sign: int | ColumnElement[Any], energy: Sequence[ColumnElement[Any]]) -> list[ColumnElement[Any]]:
     """One snapshot's part of each summed column, times `sign` (+1 arriving, -1 leaving; or a column holding it).
     `job_count` is 1 (a day grain's count); `month_job_count` is 1 on the job's first day of the month (a month
-    grain's count)."""
+    grain's count). `energy`: the snapshot's energy figures, in `ENERGY_SNAPSHOT_COLUMNS` order."""
     gpu = type_coerce(gpu_us, BigInteger)
     cost = type_coerce(cost_micros, BigInteger)
     unpriced = case((cost.is_(None), gpu), else_=0)
     wasted = case((status.in_(_WASTED), func.coalesce(cost, 0)), else_=0)
     parts = [func.coalesce(cost // SPLIT, 0), func.coalesce(cost % SPLIT, 0), gpu // SPLIT, gpu % SPLIT,
              unpriced // SPLIT, unpriced % SPLIT, wasted // SPLIT, wasted % SPLIT, literal_column("1"), first_day,
+             *(part for figure in energy for part in (type_coerce(figure, BigInteger) // SPLIT,
+                                                      type_coerce(figure, BigInteger) % SPLIT)),
              first_in_month]
     names = (*SUM_COLUMNS, "month_job_count")
     if isinstance(sign, int):
@@ -78,7 +81,8 @@ def _stored_snapshots(job_pks: Select[Any]) -> Select[Any]:
                    func.coalesce(Job.user_name, NONE_KEY).label("user_key"),
                    type_coerce(Job.status, String()).label("status_key"),
                    case((first, 1), else_=0).label("first_day"), month.label("month"),
-                   case((first_of_month, 1), else_=0).label("first_in_month"))
+                   case((first_of_month, 1), else_=0).label("first_in_month"),
+                   *(CostSnapshot.__table__.c[name].label(name) for name in ENERGY_SNAPSHOT_COLUMNS))
             .select_from(CostSnapshot).join(Job, Job.id == CostSnapshot.job_pk)
             .where(CostSnapshot.job_pk.in_(job_pks.correlate(None).scalar_subquery())))
 
@@ -89,15 +93,16 @@ def leaving_snapshots(job_pks: Select[Any]) -> Select[Any]:
     stored = _stored_snapshots(job_pks).subquery("leaving")
     keys = [stored.c[name].label(name) for name in KEY_COLUMNS]
     return select(*snapshot_terms(keys, stored.c.gpu_us, stored.c.cost_micros, stored.c.status_key,
-                                  stored.c.first_day, stored.c.first_in_month, -1))
+                                  stored.c.first_day, stored.c.first_in_month, -1,
+                                  [stored.c[name] for name in ENERGY_SNAPSHOT_COLUMNS]))
 
 
 async def stage_leaving_snapshots(session: AsyncSession, job_pks: Select[Any]) -> None:
     """Copy the stored snapshots of the jobs `job_pks` selects into `STAGED_SNAPSHOTS` with `sign` -1 (call before
     the job rows or their snapshots change): `staged_snapshots()` then subtracts them from the rollups."""
-    stored = _stored_snapshots(job_pks).add_columns(literal_column("-1").label("sign"))
-    await session.execute(STAGED_SNAPSHOTS.insert().from_select(
-        [c.name for c in STAGED_SNAPSHOTS.columns], stored))
+    stored = _stored_snapshots(job_pks).add_columns(literal_column("-1").label("sign")).subquery("stored")
+    names = [c.name for c in STAGED_SNAPSHOTS.columns]
+    await session.execute(STAGED_SNAPSHOTS.insert().from_select(names, select(*(stored.c[n] for n in names))))
 
 
 def staged_snapshots() -> Select[Any]:
@@ -106,7 +111,8 @@ def staged_snapshots() -> Select[Any]:
     staged = STAGED_SNAPSHOTS.c
     keys = [staged[name].label(name) for name in KEY_COLUMNS]
     return select(*snapshot_terms(keys, staged.gpu_us, staged.cost_micros, staged.status_key, staged.first_day,
-                                  staged.first_in_month, staged.sign))
+                                  staged.first_in_month, staged.sign,
+                                  [staged[name] for name in ENERGY_SNAPSHOT_COLUMNS]))
 
 
 def grain_sums(grain: Grain, terms: Any) -> list[ColumnElement[Any]]:

@@ -24,6 +24,8 @@ from app.db.models import Job
 from app.db.types import Micros
 
 _STAGING = MetaData()
+ENERGY_SNAPSHOT_COLUMNS = ("energy_mwh", "energy_measured_mwh", "co2e_mg", "co2e_measured_mg", "idle_gpu_us",
+                           "idle_cost_micros", "util_gpu_us")
 
 
 def _plain(column: Column[Any]) -> Column[Any]:
@@ -55,6 +57,8 @@ STAGED_SNAPSHOTS = _temporary(
     Column("first_day", Integer()), Column("month", Date()), Column("first_in_month", Integer()),
     # +1: a new snapshot, to insert; -1: a stored snapshot of a changed job, leaving (`app.db.rollups`).
     Column("sign", Integer()),
+    # The day's energy figures, as `cost_snapshots` keeps them.
+    *(Column(name, BigInteger()) for name in ENERGY_SNAPSHOT_COLUMNS),
 )
 """The new cost snapshots of the jobs a chunk creates or changes (`sign` +1), and the stored ones they replace
 (`sign` -1), with what the daily rollups are keyed by: every grain sums this one table."""

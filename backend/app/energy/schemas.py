@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
+from app.core.money import GpuHours, KgCo2e, Kwh, Usd, gpu_hours
+from app.db.models import EnergySource
 from app.energy.coefficients import Coefficients, GpuPower, GridIntensity, ProviderPue, Source
 
 
@@ -24,6 +26,8 @@ Thousandths = Annotated[
 ]
 
 _CCF = "https://www.cloudcarbonfootprint.org/docs/methodology"
+_UPTIME = "https://intelligence.uptimeinstitute.com/resource/uptime-institute-global-data-center-survey-2023"
+_EMBER = "https://ember-climate.org/insights/research/global-electricity-review-2024/"
 
 
 class SourceFields(BaseModel):
@@ -75,7 +79,13 @@ class CoefficientsRead(BaseModel):
         "pue": [{"provider": "aws", "pue": "1.135", "source": _CCF, "source_date": "2026-12-06", "note": None}],
         "grid": [{"provider": "aws", "region": "us-east-1", "g_co2e_per_kwh": "379.069", "source": _CCF,
                   "source_date": "2026-12-06", "note": "EPA eGRID2020 via CCF Appendix V"}],
-        "defaults": {"gpu_utilization": "0.5000"}}]})
+        "defaults": {
+            "gpu": {"gpu_type": "*", "idle_watts": "46.000", "full_watts": "407.000", "source": _CCF,
+                    "source_date": "2026-12-06", "note": "an unknown GPU type is estimated as an A100"},
+            "pue": {"provider": "*", "pue": "1.580", "source": _UPTIME, "source_date": "2026-12-06", "note": None},
+            "grid": {"provider": "*", "region": "*", "g_co2e_per_kwh": "480.000", "source": _EMBER,
+                     "source_date": "2026-12-06", "note": None},
+            "gpu_utilization": "0.5000"}}]})
 
     gpus: list[GpuPowerRead]
     pue: list[PueRead]
@@ -110,3 +120,30 @@ def coefficients_read(coefficients: Coefficients, unknown_utilization_bp: int) -
         defaults=DefaultsRead(gpu=gpu_read(c.default_gpu), pue=pue_read(c.default_pue),
                               grid=grid_read(c.default_grid),
                               gpu_utilization=f"{Decimal(unknown_utilization_bp).scaleb(-4):.4f}"))
+
+
+class JobEnergyRead(BaseModel):
+    """A job's energy figures (docs/energy.md): energy, carbon, and the GPU time and cost it held idle."""
+
+    kwh: Kwh = Field(description="Energy of the whole job, kWh: measured (`energy_kwh` of the record, as "
+                                 "reported) or estimated (GPU-hours × watts at its utilisation × PUE).")
+    co2e_kg: KgCo2e = Field(description="Carbon, kg CO2e: `kwh` × the grid intensity of the job's region.")
+    source: EnergySource = Field(description="`measured` or `estimated`.")
+    defaults_used: list[str] = Field(
+        description="What the figures assumed for want of data: `gpu_utilization` (0.5), `gpu_type` (an unknown "
+                    "GPU's watts), `pue` (an unknown or on-premises provider), `region` (the world-average grid "
+                    "intensity). Empty: nothing assumed.", examples=[["region"]])
+    idle_gpu_hours: GpuHours | None = Field(description="GPU-hours × (1 − utilisation); null when the job does "
+                                                        "not report its utilisation.")
+    idle_cost: Usd | None = Field(description="USD: the cost × (1 − utilisation); null when the utilisation or "
+                                              "the cost is unknown.")
+
+    @classmethod
+    def of(cls, job: Any) -> JobEnergyRead | None:
+        """From a job's stored figures (a `Job` or a row with its columns); None before they are computed."""
+        if job.energy_source is None:
+            return None
+        return cls(kwh=Decimal(job.energy_used_mwh).scaleb(-6), co2e_kg=Decimal(job.co2e_mg).scaleb(-6),
+                   source=job.energy_source, defaults_used=[d for d in (job.energy_defaults or "").split(",") if d],
+                   idle_gpu_hours=None if job.idle_gpu_us is None else gpu_hours(job.idle_gpu_us),
+                   idle_cost=None if job.idle_cost_micros is None else Decimal(job.idle_cost_micros).scaleb(-6))

@@ -28,25 +28,32 @@ from app.db.models.team import team_name_key
 from app.db.rollups import apply_rollup_delta, stage_leaving_snapshots, staged_snapshots
 from app.db.staging import STAGED_JOBS, STAGED_SNAPSHOTS, load_staging, reset_staging
 from app.db.types import usd_to_micros
+from app.energy.coefficients import Coefficients, default_coefficients
+from app.energy.figures import JobEnergy, job_energy
 from app.ingestion.costing import JobCosting, cost_job, to_epoch_ms
 from app.ingestion.normalize import NormalizedJob
 from app.pricing.service import RateCard
 
 _JOBS = Job.__table__
 _SNAPSHOTS = CostSnapshot.__table__
+# The job's energy figures (`app/energy/figures.py`), written with its costing.
+ENERGY_COLUMNS = ("energy_used_mwh", "co2e_mg", "idle_gpu_us", "idle_cost_micros", "energy_source",
+                  "energy_defaults")
 # The columns a changed job's row takes from its staged row (its id, job_id and created_at stay).
 UPDATED_ON_CHANGE = ("team_id", "user_name", "model_name", "gpu_type", "gpu_milli", "provider", "status",
                      "submitted_at", "started_at", "ended_at", "observed_at", "billed_cost_micros", "cost_micros",
                      "gpu_us", "cost_source", "labels", "energy_mwh", "gpu_util_bp", "region", "content_hash",
-                     "updated_at")
+                     "updated_at", *ENERGY_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
 class StagedJob:
-    """A job ready to write: its normalised record, its costing under a rate card, and the hash of both."""
+    """A job ready to write: its normalised record, its costing under a rate card, its energy figures under the
+    coefficients, and the hash of all three."""
 
     job: NormalizedJob
     costing: JobCosting
+    energy: JobEnergy
     content_hash: str
 
 
@@ -62,11 +69,11 @@ def _ms(value: datetime | None) -> int | None:
     return None if value is None else to_epoch_ms(value)
 
 
-def content_hash(job: NormalizedJob, costing: JobCosting) -> str:
+def content_hash(job: NormalizedJob, costing: JobCosting, energy: JobEnergy) -> str:
     """SHA-256 of everything an ingest writes for `job`: the normalised record (team by its key, the resolved
-    `observed_at`) and its costing. Equal hashes mean re-ingesting changes nothing; a new price in the rate card
-    changes the costing and so the hash. Energy, utilisation and region join the document only when the record has
-    one of them, so a job stored before they existed, sent again without them, keeps its stored hash (unchanged)."""
+    `observed_at`), its costing and its energy figures. Equal hashes mean re-ingesting changes nothing; a new
+    price in the rate card changes the costing and so the hash, a new coefficient the figures. Energy, utilisation
+    and region as sent join the document only when the record has one of them."""
     document: list[Any] = [
         job.job_id, team_name_key(job.team), job.status.value, job.model_name, job.gpu_type, job.gpu_milli,
         job.provider, job.user_name, _ms(job.submitted_at), _ms(job.started_at), _ms(job.ended_at),
@@ -74,6 +81,8 @@ def content_hash(job: NormalizedJob, costing: JobCosting) -> str:
         # A billed cost is the costing's cost with source "billed": hashed once, through the costing.
         costing.cost_micros, costing.source.value, costing.gpu_us,
         [[d.day.isoformat(), d.run_ms, d.gpu_us, d.cost_micros] for d in costing.days],
+        [energy.energy_mwh, energy.co2e_mg, energy.source, energy.idle_gpu_us, energy.idle_cost_micros,
+         list(energy.defaults), [list(_day_figures(d)) for d in energy.days]],
     ]
     if job.energy_mwh is not None or job.gpu_util_bp is not None or job.region is not None:
         document.append({"energy_mwh": job.energy_mwh, "gpu_util_bp": job.gpu_util_bp, "region": job.region})
@@ -81,13 +90,22 @@ def content_hash(job: NormalizedJob, costing: JobCosting) -> str:
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
-def stage_job(job: NormalizedJob, rate_card: RateCard) -> StagedJob:
-    """`job` costed with the price points `rate_card` gives its (provider, GPU type), and hashed."""
+def stage_job(job: NormalizedJob, rate_card: RateCard, coefficients: Coefficients | None = None) -> StagedJob:
+    """`job` costed with the price points `rate_card` gives its (provider, GPU type), its energy figures under
+    `coefficients` (None: the shipped file's), and hashed."""
     prices = rate_card.points_for(job.provider, job.gpu_type)
     costing = cost_job(start_ms=_ms(job.started_at), end_ms=_ms(job.run_end), gpu_milli=job.gpu_milli,
                        billed_micros=None if job.billed_cost is None else usd_to_micros(job.billed_cost),
                        prices=prices)
-    return StagedJob(job, costing, content_hash(job, costing))
+    energy = job_energy(costing.days, cost_micros=costing.cost_micros, measured_mwh=job.energy_mwh,
+                        util_bp=job.gpu_util_bp,
+                        coefficients=(coefficients or default_coefficients()).for_job(job.provider, job.gpu_type,
+                                                                                      job.region))
+    return StagedJob(job, costing, energy, content_hash(job, costing, energy))
+
+
+def _day_figures(d: Any) -> tuple[int, ...]:
+    return (d.energy_mwh, d.energy_measured_mwh, d.co2e_mg, d.co2e_measured_mg, d.idle_gpu_us, d.idle_cost_micros)
 
 
 async def write_chunk(session: AsyncSession, chunk: Sequence[StagedJob], team_ids: dict[str, uuid.UUID],
@@ -159,6 +177,9 @@ def job_row(p: StagedJob, pk: uuid.UUID, team_id: uuid.UUID, now: datetime) -> d
         "cost_micros": costing.cost_micros, "gpu_us": costing.gpu_us, "cost_source": costing.source.value,
         "labels": job.labels, "energy_mwh": job.energy_mwh, "gpu_util_bp": job.gpu_util_bp, "region": job.region,
         "content_hash": p.content_hash, "created_at": now, "updated_at": now,
+        "energy_used_mwh": p.energy.energy_mwh, "co2e_mg": p.energy.co2e_mg, "idle_gpu_us": p.energy.idle_gpu_us,
+        "idle_cost_micros": p.energy.idle_cost_micros, "energy_source": p.energy.source,
+        "energy_defaults": ",".join(p.energy.defaults),
     }
 
 
@@ -171,10 +192,14 @@ def snapshot_rows(p: StagedJob, job_pk: uuid.UUID, team_id: uuid.UUID) -> list[d
             "user_key": job.user_name or NONE_KEY, "status_key": job.status.value}
     rows = []
     month = None
-    for i, d in enumerate(p.costing.days):
+    util_known = job.gpu_util_bp is not None
+    for i, (d, e) in enumerate(zip(p.costing.days, p.energy.days, strict=True)):
         day_month = d.day.replace(day=1)
         rows.append({"job_pk": job_pk, "day": d.day, "run_ms": d.run_ms, "gpu_us": d.gpu_us,
                      "cost_micros": d.cost_micros, "first_day": int(i == 0), "month": day_month,
-                     "first_in_month": int(day_month != month), "sign": 1, **keys})
+                     "first_in_month": int(day_month != month), "sign": 1, **keys,
+                     "energy_mwh": e.energy_mwh, "energy_measured_mwh": e.energy_measured_mwh, "co2e_mg": e.co2e_mg,
+                     "co2e_measured_mg": e.co2e_measured_mg, "idle_gpu_us": e.idle_gpu_us,
+                     "idle_cost_micros": e.idle_cost_micros, "util_gpu_us": d.gpu_us if util_known else 0})
         month = day_month
     return rows

@@ -23,9 +23,10 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from app.auth.schemas import TeamRef
-from app.core.money import GpuHours, Usd, gpu_hours
+from app.core.money import GpuHours, KgCo2e, Kwh, Usd, gpu_hours
 from app.db.models import CostSnapshot, CostSource, Job, JobStatus
 from app.db.models.team import team_name_key
+from app.energy.schemas import JobEnergyRead
 from app.ingestion.field_rules import parse_instant, parse_status, required_text
 from app.jobs.cursor import MAX_CURSOR_LENGTH
 
@@ -229,8 +230,12 @@ JOB_EXAMPLE: dict[str, Any] = {
     "currency": "USD", "labels": {"project": "assistant", "stage": "sft"}, "energy_kwh": "19.412000",
     "gpu_utilization": "0.7350", "region": "us-east-1",
     "created_at": "2026-11-29T21:37:19.877593Z", "updated_at": "2026-11-29T21:37:19.877593Z",
-    "snapshots": [{"day": "2026-01-03", "gpu_hours": "16.000000", "cost": "110.080000"},
-                  {"day": "2026-01-04", "gpu_hours": "10.000000", "cost": "68.800000"}],
+    "energy": {"kwh": "11.516278", "co2e_kg": "4.365464", "source": "estimated",
+               "defaults_used": ["gpu_utilization"], "idle_gpu_hours": None, "idle_cost": None},
+    "snapshots": [{"day": "2026-01-03", "gpu_hours": "16.000000", "cost": "110.080000", "energy_kwh": "7.086940",
+                   "co2e_kg": "2.686439", "idle_gpu_hours": "0.000000", "idle_cost": "0.000000"},
+                  {"day": "2026-01-04", "gpu_hours": "10.000000", "cost": "68.800000", "energy_kwh": "4.429338",
+                   "co2e_kg": "1.679025", "idle_gpu_hours": "0.000000", "idle_cost": "0.000000"}],
 }
 
 
@@ -240,6 +245,10 @@ class SnapshotRead(BaseModel):
     day: date = Field(description="The UTC day.", examples=["2026-01-10"])
     gpu_hours: GpuHours
     cost: Usd | None = Field(description="USD spent on this day; null when the job is unpriced.")
+    energy_kwh: Kwh = Field(description="kWh on this day (the job's `energy.kwh` spread like its cost).")
+    co2e_kg: KgCo2e = Field(description="kg CO2e on this day.")
+    idle_gpu_hours: GpuHours = Field(description="Idle GPU-hours on this day (0 when the utilisation is unknown).")
+    idle_cost: Usd = Field(description="USD of idle GPU time on this day (0 when unknown).")
 
 
 class JobRead(BaseModel):
@@ -278,6 +287,9 @@ class JobRead(BaseModel):
                                examples=["us-east-1"])
     created_at: datetime
     updated_at: datetime
+    energy: JobEnergyRead | None = Field(
+        None, description="Energy, carbon and idle GPU figures (docs/energy.md); null until computed for a job "
+                          "stored before they existed (`jobcost energy recompute`).")
     snapshots: list[SnapshotRead] | None = Field(
         None, description="With `?include=snapshots`: cost per UTC day, by day.")
 
@@ -298,9 +310,12 @@ class JobRead(BaseModel):
             billed_cost=job.billed_cost, cost_source=job.cost_source, labels=job.labels,
             energy_kwh=None if job.energy_mwh is None else Decimal(job.energy_mwh).scaleb(-6),
             gpu_utilization=None if job.gpu_util_bp is None else Decimal(job.gpu_util_bp).scaleb(-4),
-            region=job.region, created_at=job.created_at, updated_at=job.updated_at,
+            region=job.region, created_at=job.created_at, updated_at=job.updated_at, energy=JobEnergyRead.of(job),
             snapshots=None if snapshots is None else [
-                SnapshotRead(day=s.day, gpu_hours=gpu_hours(s.gpu_us), cost=s.cost) for s in snapshots],
+                SnapshotRead(day=s.day, gpu_hours=gpu_hours(s.gpu_us), cost=s.cost,
+                             energy_kwh=Decimal(s.energy_mwh).scaleb(-6), co2e_kg=Decimal(s.co2e_mg).scaleb(-6),
+                             idle_gpu_hours=gpu_hours(s.idle_gpu_us),
+                             idle_cost=Decimal(s.idle_cost_micros).scaleb(-6)) for s in snapshots],
         )
 
 

@@ -27,7 +27,8 @@ from app.teams.scope import TeamScope, within_teams
 _LISTED = (Job.id, Job.job_id, Job.team_id, Team.name.label("team_name"), Job.status, Job.model_name,
            Job.gpu_type, Job.gpu_milli, Job.provider, Job.user_name, Job.submitted_at, Job.started_at, Job.ended_at,
            Job.observed_at, Job.gpu_us, Job.cost, Job.billed_cost, Job.cost_source, Job.labels, Job.energy_mwh,
-           Job.gpu_util_bp, Job.region, Job.created_at, Job.updated_at)
+           Job.gpu_util_bp, Job.region, Job.created_at, Job.updated_at, Job.energy_used_mwh, Job.co2e_mg,
+           Job.idle_gpu_us, Job.idle_cost_micros, Job.energy_source, Job.energy_defaults)
 EXPORT_BATCH = 1_000
 
 

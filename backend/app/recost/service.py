@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.money import gpu_hours, six_places
@@ -37,7 +38,7 @@ from app.metrics.registry import RECOST_JOBS, RECOSTS
 from app.pricing.catalog import default_catalog
 from app.pricing.scopes import RecostScope
 from app.pricing.service import load_name_resolver_or_catalog, load_rate_card
-from app.recost.selection import chunk_rows, count_in_scope, normalized_job
+from app.recost.selection import chunk_rows, count_where, in_scope, normalized_job
 
 logger = logging.getLogger("jobcost.recost")
 
@@ -67,6 +68,12 @@ class RecostReport:
     cost_after_micros: int = 0
     unpriced_gpu_us_before: int = 0
     unpriced_gpu_us_after: int = 0
+    # Energy (mWh) and carbon (mg CO2e) of the jobs read, before (as stored; 0 where never computed) and after.
+    energy_before_mwh: int = 0
+    energy_after_mwh: int = 0
+    co2e_before_mg: int = 0
+    co2e_after_mg: int = 0
+    jobs_rewritten: int = 0  # jobs written: cost, energy figures or days changed
 
     @property
     def cost_before(self) -> Decimal:
@@ -110,27 +117,30 @@ class Recoster:
         self.sessionmaker = sessionmaker
         self.chunk_jobs = chunk_jobs
 
-    async def count(self, scopes: Sequence[RecostScope]) -> int:
-        """How many non-billed jobs `scopes` name now (a recost reads these, and jobs ingested meanwhile)."""
-        if not scopes:
+    async def count(self, scopes: Sequence[RecostScope] | ColumnElement[bool]) -> int:
+        """How many non-billed jobs `scopes` name now (a recost reads these, and jobs ingested meanwhile), or how
+        many jobs a condition (`selection.energy_condition`) selects."""
+        if not isinstance(scopes, ColumnElement) and not scopes:
             return 0
         async with self.sessionmaker() as session:
-            return int((await session.execute(count_in_scope(scopes))).scalar_one())
+            return int((await session.execute(count_where(_condition(scopes)))).scalar_one())
 
-    async def run(self, scopes: Sequence[RecostScope], *, total: int | None = None,
+    async def run(self, scopes: Sequence[RecostScope] | ColumnElement[bool], *, total: int | None = None,
                   progress: Progress | None = None) -> RecostReport:
-        """Recost every non-billed job that `scopes` name, chunk by chunk; returns the report. `total` (jobs in
-        scope, counted if not given) is only passed on to `progress`, called after each chunk commits. A
-        database error propagates; the chunks committed before it stay (running again finishes the work)."""
+        """Recost every non-billed job that `scopes` name (or every job a condition selects: an energy recompute,
+        `selection.energy_condition`), chunk by chunk; returns the report. `total` (jobs in scope, counted if not
+        given) is only passed on to `progress`, called after each chunk commits. A database error propagates;
+        the chunks committed before it stay (running again finishes the work)."""
         cursor = _Cursor()
-        if not scopes:
+        if not isinstance(scopes, ColumnElement) and not scopes:
             return cursor.report
+        condition = _condition(scopes)
         if progress is not None and total is None:
-            total = await self.count(scopes)
+            total = await self.count(condition)
         while not cursor.done:
             read, recosted = cursor.report.jobs_read, cursor.report.jobs_recosted
             async with self.sessionmaker() as session:
-                await self._chunk(session, scopes, cursor)
+                await self._chunk(session, condition, cursor)
                 await session.commit()
             RECOST_JOBS.labels(result="read").inc(cursor.report.jobs_read - read)
             RECOST_JOBS.labels(result="recosted").inc(cursor.report.jobs_recosted - recosted)
@@ -142,10 +152,10 @@ class Recoster:
                     report.jobs_recosted, report.cost_before_micros, report.cost_after_micros)
         return report
 
-    async def _chunk(self, session: AsyncSession, scopes: Sequence[RecostScope], cursor: _Cursor) -> None:
+    async def _chunk(self, session: AsyncSession, condition: ColumnElement[bool], cursor: _Cursor) -> None:
         await begin_write(session)
         await serialize_job_writers(session)
-        rows = (await session.execute(chunk_rows(scopes, cursor.after, self.chunk_jobs))).all()
+        rows = (await session.execute(chunk_rows(condition, cursor.after, self.chunk_jobs))).all()
         if len(rows) < self.chunk_jobs:
             cursor.done = True
         if not rows:
@@ -166,8 +176,17 @@ class Recoster:
             report.unpriced_gpu_us_after += staged.costing.gpu_us if after is None else 0
             if before != after:
                 report.jobs_recosted += 1
+            report.energy_before_mwh += row.energy_used_mwh or 0
+            report.energy_after_mwh += staged.energy.energy_mwh
+            report.co2e_before_mg += row.co2e_mg or 0
+            report.co2e_after_mg += staged.energy.co2e_mg
             if staged.content_hash != row.content_hash:
+                report.jobs_rewritten += 1
                 changed.append(staged)
                 team_ids[team_name_key(row.team_name)] = row.team_id
         if changed:
             await write_chunk(session, changed, team_ids, utcnow(), create=False)
+
+
+def _condition(scopes: Sequence[RecostScope] | ColumnElement[bool]) -> ColumnElement[bool]:
+    return scopes if isinstance(scopes, ColumnElement) else in_scope(scopes)

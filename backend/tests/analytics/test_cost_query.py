@@ -32,6 +32,14 @@ WASTED = {"failed", "cancelled", "preempted"}
 PROJECTS = ("assistant", "vision-qa", None)
 
 
+# The snapshots' energy columns, and every measure of a row in the API's order.
+ENERGY = ("energy_mwh", "energy_measured_mwh", "co2e_mg", "co2e_measured_mg", "idle_gpu_us", "idle_cost_micros",
+          "util_gpu_us")
+MEASURES = ("cost", "gpu_hours", "unpriced_gpu_hours", "wasted_cost", "job_count", "energy_kwh",
+            "energy_measured_kwh", "co2e_kg", "co2e_measured_kg", "idle_gpu_hours", "idle_cost",
+            "utilization_known_gpu_hours")
+
+
 def _job(rng: random.Random, job_id: str) -> dict[str, Any]:
     record = random_job(rng, job_id)
     project = rng.choice(PROJECTS)
@@ -56,16 +64,18 @@ EDGE_JOBS = [
 async def snapshot_facts(session: AsyncSession) -> list[dict[str, Any]]:
     """Every snapshot with its job's attributes, as stored."""
     result = await session.execute(text(
-        "SELECT s.job_pk, s.day, s.gpu_us, s.cost_micros, j.team_id, t.name AS team, j.model_name, j.gpu_type, "
-        "j.provider, j.user_name, j.status, j.labels FROM cost_snapshots s JOIN jobs j ON j.id = s.job_pk "
-        "JOIN teams t ON t.id = j.team_id"))
+        "SELECT s.job_pk, s.day, s.gpu_us, s.cost_micros, s.energy_mwh, s.energy_measured_mwh, s.co2e_mg, "
+        "s.co2e_measured_mg, s.idle_gpu_us, s.idle_cost_micros, s.util_gpu_us, j.team_id, t.name AS team, "
+        "j.model_name, j.gpu_type, j.provider, j.user_name, j.status, j.labels "
+        "FROM cost_snapshots s JOIN jobs j ON j.id = s.job_pk JOIN teams t ON t.id = j.team_id"))
     facts = []
     for row in result:
         labels = row.labels if isinstance(row.labels, dict) else json.loads(row.labels)
         facts.append({"job": str(row.job_pk), "day": date.fromisoformat(str(row.day)[:10]), "gpu_us": row.gpu_us,
                       "cost": row.cost_micros, "team": row.team, "team_id": str(row.team_id).replace("-", ""),
                       "model": row.model_name, "gpu_type": row.gpu_type, "provider": row.provider,
-                      "user": row.user_name, "status": row.status, "label:project": labels.get("project")})
+                      "user": row.user_name, "status": row.status, "label:project": labels.get("project"),
+                      **{name: getattr(row, name) for name in ENERGY}})
     return facts
 
 
@@ -84,8 +94,9 @@ def expected(facts: list[dict[str, Any]], group_by: tuple[str, ...], *, step: st
              keep: Any = lambda fact: True) -> tuple[dict[tuple[Any, ...], dict[str, Any]], dict[str, Any]]:
     """Rows keyed by (period start, clipped; group values) and the totals, summed from `facts`."""
     rows: dict[tuple[Any, ...], dict[str, Any]] = defaultdict(lambda: {"cost": 0, "gpu": 0, "unpriced": 0,
-                                                                         "wasted": 0, "jobs": set()})
-    totals = {"cost": 0, "gpu": 0, "unpriced": 0, "wasted": 0, "jobs": set()}
+                                                                         "wasted": 0, "jobs": set(),
+                                                                         **dict.fromkeys(ENERGY, 0)})
+    totals = {"cost": 0, "gpu": 0, "unpriced": 0, "wasted": 0, "jobs": set(), **dict.fromkeys(ENERGY, 0)}
     for fact in facts:
         if (start and fact["day"] < start) or (end and fact["day"] > end) or not keep(fact):
             continue
@@ -99,13 +110,21 @@ def expected(facts: list[dict[str, Any]], group_by: tuple[str, ...], *, step: st
             target["unpriced"] += fact["gpu_us"] if fact["cost"] is None else 0
             target["wasted"] += (fact["cost"] or 0) if fact["status"] in WASTED else 0
             target["jobs"].add(fact["job"])
+            for name in ENERGY:
+                target[name] += fact[name]
     return dict(rows), totals
 
 
 def _text(sums: dict[str, Any]) -> dict[str, Any]:
     return {"cost": micros_text(sums["cost"]), "gpu_hours": hours_text(sums["gpu"]),
             "unpriced_gpu_hours": hours_text(sums["unpriced"]), "wasted_cost": micros_text(sums["wasted"]),
-            "job_count": len(sums["jobs"])}
+            "job_count": len(sums["jobs"]),
+            # mWh and mg are millionths of a kWh and a kg: the 6-place text of micro-USD.
+            "energy_kwh": micros_text(sums["energy_mwh"]),
+            "energy_measured_kwh": micros_text(sums["energy_measured_mwh"]),
+            "co2e_kg": micros_text(sums["co2e_mg"]), "co2e_measured_kg": micros_text(sums["co2e_measured_mg"]),
+            "idle_gpu_hours": hours_text(sums["idle_gpu_us"]), "idle_cost": micros_text(sums["idle_cost_micros"]),
+            "utilization_known_gpu_hours": hours_text(sums["util_gpu_us"])}
 
 
 def _answer_rows(body: dict[str, Any], group_by: tuple[str, ...]) -> dict[tuple[Any, ...], dict[str, Any]]:
@@ -115,8 +134,7 @@ def _answer_rows(body: dict[str, Any], group_by: tuple[str, ...]) -> dict[tuple[
         period = date.fromisoformat(row["period_start"]) if body["step"] and row["period_start"] else None
         key = (period, *(row["group"][name] for name in group_by))
         assert key not in found, key
-        found[key] = {name: row[name] for name in ("cost", "gpu_hours", "unpriced_gpu_hours", "wasted_cost",
-                                                   "job_count")}
+        found[key] = {name: row[name] for name in MEASURES}
     return found
 
 
@@ -338,15 +356,14 @@ async def test_csv_equals_json_row_for_row(
             'attachment; filename="jobcost-cost_2026-01-01_2026-03-31_by-team-model-label-project_weekly.csv"')
         lines = list(csv.reader(io.StringIO(response.text)))
         assert lines[0] == ["period_start", "period_end", "team", "team_id", "model", "label:project", "other",
-                            "cost", "gpu_hours", "unpriced_gpu_hours", "wasted_cost", "job_count"]
+                            *MEASURES]
         assert response.text.endswith("\r\n")
         assert len(lines) - 1 == len(body["rows"])
         for line, row in zip(lines[1:], body["rows"], strict=True):
             group = row["group"]
             assert line == [row["period_start"], row["period_end"], group["team"] or "", group["team_id"] or "",
                             group["model"] or "", group["label:project"] or "", str(row["other"]).lower(),
-                            row["cost"], row["gpu_hours"], row["unpriced_gpu_hours"], row["wasted_cost"],
-                            str(row["job_count"])]
+                            *(str(row[name]) for name in MEASURES)]
     explicit = await client.get(QUERY, params={**params, "format": "json"},
                                 headers={**admin_headers, "Accept": "text/csv"})
     assert explicit.json() == body

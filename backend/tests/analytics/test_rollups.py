@@ -20,8 +20,12 @@ from tests.analytics.conftest import BY_MODEL, BY_TEAM
 from tests.ingestion.conftest import TEST_PROVIDER, ingest_ok
 
 SPLIT = 1_000_000
+# The snapshots' energy figures and the rollup columns that sum them (two parts each).
+ENERGY = {"energy_mwh": "energy", "energy_measured_mwh": "energy_measured", "co2e_mg": "co2e",
+          "co2e_measured_mg": "co2e_measured", "idle_gpu_us": "idle_gpu", "idle_cost_micros": "idle_cost",
+          "util_gpu_us": "util_gpu"}
 SUMS = ("cost_hi", "cost_lo", "gpu_hi", "gpu_lo", "unpriced_hi", "unpriced_lo", "wasted_hi", "wasted_lo",
-        "job_count", "jobs_started")
+        "job_count", "jobs_started", *(f"{name}_{part}" for name in ENERGY.values() for part in ("hi", "lo")))
 GRAINS = {
     "daily_team_costs": ("day", "team_id"),
     "daily_model_costs": ("day", "model_key"),
@@ -51,8 +55,9 @@ def _day(value: Any) -> date:
 
 async def snapshot_rows(session: AsyncSession) -> list[dict[str, Any]]:
     result = await session.execute(text(
-        "SELECT s.job_pk, s.day, s.gpu_us, s.cost_micros, j.team_id, j.model_name, j.gpu_type, j.provider, "
-        "j.user_name, j.status "
+        "SELECT s.job_pk, s.day, s.gpu_us, s.cost_micros, s.energy_mwh, s.energy_measured_mwh, s.co2e_mg, "
+        "s.co2e_measured_mg, s.idle_gpu_us, s.idle_cost_micros, s.util_gpu_us, j.team_id, j.model_name, "
+        "j.gpu_type, j.provider, j.user_name, j.status "
         "FROM cost_snapshots s JOIN jobs j ON j.id = s.job_pk"))
     return [dict(row._mapping) | {"day": _day(row.day), "team_id": _uuid(row.team_id)} for row in result]
 
@@ -78,6 +83,8 @@ def expected_cells(rows: list[dict[str, Any]]) -> dict[str, dict[tuple[Any, ...]
                  "gpu_lo": gpu % SPLIT, "unpriced_hi": unpriced // SPLIT, "unpriced_lo": unpriced % SPLIT,
                  "wasted_hi": wasted // SPLIT, "wasted_lo": wasted % SPLIT,
                  "job_count": 1, "jobs_started": int(row["day"] == first_day[row["job_pk"]])}
+        for column, name in ENERGY.items():
+            parts[f"{name}_hi"], parts[f"{name}_lo"] = divmod(row[column], SPLIT)
         for name, key_names in GRAINS.items():
             key = tuple(keys[k] for k in key_names)
             cell = cells[name][key]
@@ -142,6 +149,14 @@ def random_job(rng: random.Random, job_id: str) -> dict[str, Any]:
     elif kind < 0.5:
         record["status"] = "running"
         record["observed_at"] = record.pop("ended_at")
+    extra = rng.random()  # the energy fields: measured, utilisation, region (known, or not in the coefficients)
+    if record["status"] != "queued":
+        if extra < 0.3:
+            record["energy_kwh"] = f"{rng.randint(0, 5000)}.{rng.randint(0, 999999):06d}"
+        if extra > 0.5:
+            record["gpu_utilization"] = f"0.{rng.randint(0, 9999):04d}"
+        if extra > 0.2:
+            record["region"] = rng.choice(["us-east-1", "eu-north-1", "nowhere"])
     return record
 
 

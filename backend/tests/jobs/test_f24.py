@@ -19,6 +19,7 @@ from tests.conftest import make_settings
 from tests.databases import ScratchDatabase
 from tests.ingestion.conftest import ingest_ok, job
 from tests.jobs.conftest import get_job, list_ok, team_id
+from tests.jobs.snapshots import cost_days
 
 # First spellings, then other spellings of the same teams (kept: the first one seen).
 SPELLINGS = ["Vision", "nlp", "Speech Lab", "Ops", "Équipe", " vision ", "NLP", "speech lab", "OPS", "équipe"]
@@ -107,5 +108,5 @@ async def test_through_the_app_lifespan_on_a_committed_database_teams_are_popula
             response = await get_job(client, headers, "lz-007", {"include": "snapshots"})
             assert response.status_code == 200, response.text
             assert response.json()["team"] == {"id": keys["speech lab"], "name": "Speech Lab"}
-            assert response.json()["snapshots"] == [
+            assert cost_days(response.json()["snapshots"]) == [
                 {"day": "2026-01-14", "gpu_hours": "32.000000", "cost": "65.000000"}]

@@ -25,7 +25,7 @@ from app.db.models.daily_cost import (
     MonthlyTeamModelCost,
 )
 from app.db.models.gpu_price import AliasKind, GpuPrice, NameAlias, PriceChange, RateOrigin
-from app.db.models.job import CostSource, Job, JobStatus
+from app.db.models.job import CostSource, EnergySource, Job, JobStatus
 from app.db.models.login_throttle import LoginThrottle, ThrottleKind
 from app.db.models.operation import Operation, OperationState
 from app.db.models.team import Team
@@ -53,6 +53,7 @@ __all__ = [
     "DailyTeamModelCost",
     "DailyTeamStatusCost",
     "DailyUsageCost",
+    "EnergySource",
     "GpuPrice",
     "Job",
     "JobStatus",

@@ -24,7 +24,9 @@ Each amount is kept in two BIGINT parts, the sums of the snapshots' quotients an
 `app.db.aggregates` describes), so a cell cannot overflow 64 bits on SQLite however many jobs near the
 billed-cost limit it holds: micro-USD (`cost_*`, priced snapshots only), GPU-microseconds (`gpu_*`), unpriced
 GPU-microseconds (`unpriced_*`) and wasted micro-USD (`wasted_*`: the cost of jobs that ended failed, cancelled or
-preempted, `WASTED_STATUSES`).
+preempted, `WASTED_STATUSES`); and the energy figures of the snapshots (`ENERGY_AMOUNTS`, `app/energy/`):
+energy and its measured part in mWh, carbon and its measured part in mg CO2e, idle GPU-microseconds, idle
+micro-USD, and the GPU-microseconds whose utilisation is known (what the idle figures cover).
 
 `job_count` is the number of jobs with a snapshot in the cell's period; `jobs_started` the number whose first
 snapshot day falls in it. A job's snapshot days are consecutive, so the jobs of a window [start, end] are
@@ -47,8 +49,12 @@ from app.db.base import Base
 from app.db.models.job import JobStatus
 
 NONE_KEY = ""  # the key of "no model", "no GPU type", "no provider", "no user"
+# The energy figures summed like the amounts (two parts each), named as the snapshot columns they sum without their
+# unit: `energy` (mWh), `energy_measured` (mWh), `co2e` and `co2e_measured` (mg CO2e), `idle_gpu` (GPU-µs),
+# `idle_cost` (micro-USD) and `util_gpu` (GPU-µs of jobs reporting their utilisation).
+ENERGY_AMOUNTS = ("energy", "energy_measured", "co2e", "co2e_measured", "idle_gpu", "idle_cost", "util_gpu")
 SUM_COLUMNS = ("cost_hi", "cost_lo", "gpu_hi", "gpu_lo", "unpriced_hi", "unpriced_lo", "wasted_hi", "wasted_lo",
-               "job_count", "jobs_started")
+               "job_count", "jobs_started", *(f"{name}_{part}" for name in ENERGY_AMOUNTS for part in ("hi", "lo")))
 # Runs that did not complete: their cost is wasted spend (`wasted_*`). Succeeded, running and queued jobs are not.
 WASTED_STATUSES = (JobStatus.failed, JobStatus.cancelled, JobStatus.preempted)
 
@@ -75,6 +81,20 @@ class DailySums:
     wasted_lo: Mapped[int] = _sum_column()
     job_count: Mapped[int] = _sum_column()
     jobs_started: Mapped[int] = _sum_column()
+    energy_hi: Mapped[int] = _sum_column()
+    energy_lo: Mapped[int] = _sum_column()
+    energy_measured_hi: Mapped[int] = _sum_column()
+    energy_measured_lo: Mapped[int] = _sum_column()
+    co2e_hi: Mapped[int] = _sum_column()
+    co2e_lo: Mapped[int] = _sum_column()
+    co2e_measured_hi: Mapped[int] = _sum_column()
+    co2e_measured_lo: Mapped[int] = _sum_column()
+    idle_gpu_hi: Mapped[int] = _sum_column()
+    idle_gpu_lo: Mapped[int] = _sum_column()
+    idle_cost_hi: Mapped[int] = _sum_column()
+    idle_cost_lo: Mapped[int] = _sum_column()
+    util_gpu_hi: Mapped[int] = _sum_column()
+    util_gpu_lo: Mapped[int] = _sum_column()
 
 
 # Key columns in the order (period, team, other dimensions), whatever order the mixins are declared in.

@@ -34,6 +34,14 @@ class CostSource(StrEnum):
     unpriced = "unpriced"
 
 
+class EnergySource(StrEnum):
+    """Where a job's energy figure comes from: the record's `energy_kwh` (`measured`) or the coefficients
+    (`estimated`, `app/energy/`)."""
+
+    measured = "measured"
+    estimated = "estimated"
+
+
 def _str_enum(enum: type[StrEnum], name: str) -> Enum:
     return Enum(enum, native_enum=False, create_constraint=True, length=16, name=name,
                 values_callable=lambda e: [m.value for m in e])
@@ -82,6 +90,16 @@ class Job(UUIDPrimaryKey, Timestamps, Base):
     energy_mwh: Mapped[int | None] = mapped_column(BigInteger)
     gpu_util_bp: Mapped[int | None] = mapped_column(SmallInteger)
     region: Mapped[str | None] = mapped_column(String(64))
+    # The job's energy figures (`app/energy/figures.py`), the sums of its snapshots': energy in mWh, carbon in mg
+    # CO2e, idle GPU-microseconds and idle micro-USD (null: utilisation or cost unknown), where the energy comes
+    # from, and the defaults its estimate used (comma-separated, "" for none). `energy_source` null: not computed
+    # yet (a job stored before migration 0013 until `jobcost energy recompute` reaches it).
+    energy_used_mwh: Mapped[int | None] = mapped_column(BigInteger)
+    co2e_mg: Mapped[int | None] = mapped_column(BigInteger)
+    idle_gpu_us: Mapped[int | None] = mapped_column(BigInteger)
+    idle_cost_micros: Mapped[int | None] = mapped_column(BigInteger)
+    energy_source: Mapped[EnergySource | None] = mapped_column(_str_enum(EnergySource, "energy_source"))
+    energy_defaults: Mapped[str | None] = mapped_column(String(64))
 
     team: Mapped[Team] = relationship(lazy="raise")
 
