@@ -101,7 +101,13 @@ def _run_with_session(settings: Settings, work: Callable[[AuthService], Awaitabl
 
 def _database_problem(settings: Settings, exc: Exception) -> NoReturn:
     """Exit 1 with one readable line for a database that is unreachable or not migrated (no traceback)."""
-    url = make_url(settings.database_url).render_as_string(hide_password=True)
+    try:
+        url = make_url(settings.database_url).render_as_string(hide_password=True)
+    except ArgumentError:  # not a URL at all (a file path, say): not echoed, it may hold a password
+        err_console.print("[red]database error:[/red] DATABASE_URL (or --database-url) is not a database URL; "
+                          "e.g. sqlite+aiosqlite:///./data/jobcost.db or "
+                          "postgresql+asyncpg://USER@HOST:5432/jobcost", soft_wrap=True)
+        raise typer.Exit(1) from None
     reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
     err_console.print(f"[red]database error[/red] at {escape(url)}: {escape(reason)}\n"
                       "Is it reachable, and migrated (`jobcost db upgrade`)?")

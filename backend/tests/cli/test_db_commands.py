@@ -138,3 +138,17 @@ def test_an_unreachable_database_is_a_message_not_a_traceback() -> None:
     assert "database error" in result.output
     assert "hunter2" not in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", [("users", "list"), ("budgets", "list"), ("tokens", "list"), ("db", "check"),
+                                     ("db", "upgrade")])
+def test_a_database_url_that_is_not_a_url_is_a_message_not_a_traceback(command: tuple[str, ...]) -> None:
+    # A file path where a URL belongs (`--database-url ./data/jobcost.db`), with a password-like part that must not
+    # be echoed: SQLAlchemy cannot parse it, and the message used to re-parse it and crash with a traceback.
+    result = invoke(*command, "--database-url", "./data/hunter2.db")
+
+    assert result.exit_code == 1, result.output
+    assert "not a database URL" in result.output
+    assert "sqlite+aiosqlite:///" in result.output  # shows what one looks like
+    assert "hunter2" not in result.output
+    assert "Traceback" not in result.output
