@@ -81,8 +81,8 @@ class BudgetIn(BaseModel):
 
 
 class BudgetPatch(BaseModel):
-    """Changes to a budget: only the fields given change (`name: null` clears the name). Changing the scope or
-    the team is deleting the budget and creating another."""
+    """Changes to a budget: only the fields given change (`name: null` clears the name; a null `period`, `amount`
+    or `thresholds` is a 422). Changing the scope or the team is deleting the budget and creating another."""
 
     model_config = ConfigDict(extra="forbid",
                               json_schema_extra={"examples": [{"amount": "6000", "thresholds": [80, 100]}]})

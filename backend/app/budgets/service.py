@@ -126,7 +126,9 @@ class BudgetService:
         """Change the fields given. A threshold already alerted in this period is not alerted again."""
         budget = await self.get(budget_id)
         given = body.model_fields_set
-        if "period" in given and body.period is not None:
+        if "period" in given:
+            if body.period is None:
+                raise _field_error("period", "may not be null", "missing")
             budget.period = BudgetPeriod(body.period)
         if "amount" in given:
             if body.amount is None:

@@ -119,7 +119,8 @@ async def test_a_change_is_checked_like_a_creation(client, admin_headers) -> Non
     await ingest_ok(client, admin_headers, JOBS[:1])
     created = await _create(client, admin_headers, team="nlp", amount="10")
     for body, field in (({"amount": "-1"}, "amount"), ({"thresholds": [2000]}, "thresholds"),
-                        ({"amount": None}, "amount"), ({"team": "vision"}, "team")):
+                        ({"amount": None}, "amount"), ({"period": None}, "period"),
+                        ({"thresholds": None}, "thresholds"), ({"team": "vision"}, "team")):
         response = await client.patch(f"{ADMIN_BUDGETS}/{created['id']}", json=body, headers=admin_headers)
         errors = assert_problem(response, 422)["errors"]
         assert [e["loc"] for e in errors] == [["body", field]], (body, errors)
