@@ -36,7 +36,8 @@ def _responses(fields: str, example: dict[str, Any]) -> dict[int | str, dict[str
     "/forecast", summary="Forecast of this month's or quarter's spend", response_model=ForecastReport,
     dependencies=[single_valued_query()],
     responses=_responses(
-        "`period` not month or quarter, `as_of` not a YYYY-MM-DD date, a parameter given twice, or an unknown one",
+        "`period` not month or quarter, `as_of` not a YYYY-MM-DD date or outside 1970-01-01 to 9000-12-31, a "
+        "parameter given twice, or an unknown one",
         problem_body(422, "validation-error", "Validation error", "Invalid request: query.period", errors=[
             {"loc": ["query", "period"], "msg": "Input should be 'month' or 'quarter'", "type": "literal_error"}])),
     description="""
@@ -72,7 +73,8 @@ async def forecast(query: Annotated[ForecastQuery, Query()], scope: ScopeDep,
     "/anomalies", summary="Days whose spend broke from its pattern", response_model=AnomalyReport,
     dependencies=[single_valued_query()],
     responses=_responses(
-        "`start` or `end` missing or not a YYYY-MM-DD date, `end` before `start` or more than 366 days after it, "
+        "`start` or `end` missing or not a YYYY-MM-DD date, `start` outside 1970-01-01 to 9000-12-31, `end` before "
+        "`start` or more than 366 days after it, "
         "`group_by` not team or model, a parameter given twice, or an unknown one",
         problem_body(422, "validation-error", "Validation error", "Invalid request: query.group_by", errors=[
             {"loc": ["query", "group_by"], "msg": "Input should be 'team' or 'model'", "type": "literal_error"}])),

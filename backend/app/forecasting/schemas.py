@@ -9,11 +9,22 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from app.analytics.planner import EARLIEST, LATEST
 from app.analytics.schemas import UtcDay
 from app.core.money import Usd
 from app.jobs.schemas import FilterText
 
 MAX_ANOMALY_DAYS = 366  # the longest window of one anomaly request
+
+
+def _within_calendar(value: date | None) -> date | None:
+    """A day from 1970-01-01 (no job runs before: ingest refuses it) to 9000-12-31: the 28 days of history before
+    it, and the end of its quarter, stay on the calendar (year 1 minus 28 days, or 9999's last quarter plus one
+    day, was a 500)."""
+    if value is not None and not EARLIEST <= value <= LATEST:
+        raise PydanticCustomError("day_range", "must be from {earliest} to {latest} (no job runs outside them)",
+                                  {"earliest": EARLIEST.isoformat(), "latest": LATEST.isoformat()})
+    return value
 
 
 class _TeamFilter(BaseModel):
@@ -30,8 +41,10 @@ class ForecastQuery(_TeamFilter):
     period: Literal["month", "quarter"] = Field(
         "month", description="The calendar month or quarter (UTC) holding `as_of`.")
     as_of: UtcDay | None = Field(
-        None, description="The last day taken as actual (YYYY-MM-DD); none: today (UTC), whose spend is what has "
-                          "accrued so far.")
+        None, description="The last day taken as actual (YYYY-MM-DD, 1970-01-01 to 9000-12-31); none: today (UTC), "
+                          "whose spend is what has accrued so far.")
+
+    _as_of_range = field_validator("as_of")(_within_calendar)
 
 
 class DayCost(BaseModel):
@@ -88,10 +101,12 @@ class ForecastReport(BaseModel):
 class AnomalyQuery(_TeamFilter):
     """The days to judge, and how to group the spend."""
 
-    start: UtcDay = Field(description="First UTC day judged (YYYY-MM-DD).")
+    start: UtcDay = Field(description="First UTC day judged (YYYY-MM-DD, 1970-01-01 to 9000-12-31).")
     end: UtcDay = Field(description="Last UTC day judged (YYYY-MM-DD, included).")
     group_by: Literal["team", "model"] | None = Field(
         None, description="Judge each team's or each model's spend against its own history; none: the total.")
+
+    _start_range = field_validator("start")(_within_calendar)
 
     @field_validator("end")
     @classmethod

@@ -128,6 +128,9 @@ async def test_as_of_defaults_to_today(client, admin_headers) -> None:
     ({"period": "week"}, "period"),
     ({"as_of": "2026-13-01"}, "as_of"),
     ({"as_of": "1767225600"}, "as_of"),
+    ({"as_of": "0001-01-01"}, "as_of"),   # its 28 days of history fall off the calendar: was a 500
+    ({"as_of": "1969-12-31"}, "as_of"),
+    ({"as_of": "9999-12-31"}, "as_of"),   # the period's end falls off the calendar: was a 500
     ({"team_id": "not-a-uuid"}, "team_id"),
     ({"tz": "Europe/Paris"}, "tz"),
 ])
