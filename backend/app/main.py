@@ -18,6 +18,7 @@ from app.api.errors import install_error_handlers
 from app.api.limits import RequestLimitsMiddleware
 from app.api.router import api_router
 from app.auth.service import AuthService
+from app.budgets.runner import AlertTimer
 from app.core.config import Settings, get_settings
 from app.core.logs import configure_logging
 from app.db import migrate
@@ -124,6 +125,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.operation_tasks = OperationTasks()
     instrument_pool(engine)
+    alert_timer = AlertTimer(app.state.sessionmaker, settings)
     try:
         if await _check_schema(engine):
             await _sync_price_catalog(app)
@@ -132,9 +134,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             await _refuse_development_admin(app)
         logger.info("jobcost started (env=%s, database=%s)", settings.env.value, engine.url.get_backend_name())
         _freeze_startup_objects()
+        alert_timer.start()  # budgets evaluated and alerts sent every JOBCOST_ALERTS_INTERVAL_SECONDS
         yield
+        await alert_timer.stop()
         await app.state.operation_tasks.cancel_all()  # each records its operation as failed
     finally:
+        await alert_timer.stop()
         await engine.dispose()
         release_pool(engine)
         forget_this_process()

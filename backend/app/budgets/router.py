@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response, status
 from app.api.deps import INGEST_TOKEN_REFUSED, AdminUser, ScopeDep, SessionDep, start_writing
 from app.api.errors import error_responses, problem_body
 from app.budgets import service as budget_service
+from app.budgets.alerts_router import router as alerts_router
 from app.budgets.schemas import (
     BudgetIn,
     BudgetList,
@@ -23,6 +24,7 @@ from app.budgets.service import BudgetFigures, BudgetService, BudgetView
 from app.budgets.spend import usd
 
 router = APIRouter(tags=["budgets"])
+router.include_router(alerts_router)
 
 _UNKNOWN_TEAM = problem_body(422, "validation-error", "Validation error", "Invalid request: body.team", errors=[
     {"loc": ["body", "team"], "msg": "no team has this name (teams are created when their jobs are ingested)",

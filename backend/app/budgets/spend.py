@@ -72,3 +72,26 @@ async def forecast(session: AsyncSession, period: str, team_ids: Collection[uuid
         return None
     return Forecast(Decimal(result.expected_total), Decimal(result.interval_low), Decimal(result.interval_high),
                     Decimal(getattr(result, "interval_level", "0.80")), str(result.method))
+
+
+async def anomalies(session: AsyncSession, start: date, end: date) -> list[dict[str, Any]]:
+    """The spend anomalies of UTC days `start`..`end` by team, from `app.forecasting` when it is installed (else
+    none), as plain documents: `day`, `group` (the team's name, None when ungrouped), `actual`, `expected` (USD
+    strings), `score`, `top_jobs`."""
+    module = _forecasting()
+    if module is None or not hasattr(module, "find_anomalies"):
+        return []
+    try:
+        found = await module.find_anomalies(session, start=start, end=end, group_by="team", team_ids=None)
+    except Exception:  # an addition: its failure must not stop the budgets' alerts
+        logger.exception("finding anomalies failed; evaluating budgets without them")
+        return []
+    documents = []
+    for anomaly in found:
+        group = getattr(anomaly, "group_name", None) or getattr(anomaly, "group", None)
+        documents.append({
+            "day": anomaly.day.isoformat(), "group": None if group is None else str(group),
+            "actual": f"{Decimal(anomaly.actual):f}", "expected": f"{Decimal(anomaly.expected):f}",
+            "score": str(getattr(anomaly, "score", "")),
+            "top_jobs": [str(getattr(job, "job_id", job)) for job in (getattr(anomaly, "top_jobs", None) or [])][:5]})
+    return documents

@@ -88,6 +88,15 @@ class Settings(BaseSettings):
         default=None, description="Comma-separated client networks (CIDR) that may read GET /metrics; default: "
                                   "loopback and private networks in production, any address otherwise.")
 
+    alerts_interval_seconds: int = Field(
+        default=60, ge=0, description="Budgets are evaluated (and due webhook deliveries sent) this often by a "
+                                      "timer in the service, besides after each ingest that changed figures; 0: no "
+                                      "timer.")
+    alerts_timeout_seconds: float = Field(default=5.0, gt=0, le=60, description="Timeout of one webhook request.")
+    alerts_max_attempts: int = Field(default=6, ge=1, le=20, description="Attempts per webhook delivery.")
+    alerts_retry_base_seconds: float = Field(
+        default=30.0, gt=0, description="Wait before the 2nd attempt; doubled for each later one (at most 1 hour).")
+
     @model_validator(mode="before")
     @classmethod
     def _split_origins(cls, data: object) -> object:

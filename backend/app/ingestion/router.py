@@ -7,7 +7,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.requests import ClientDisconnect
 
@@ -22,6 +22,7 @@ from app.api.deps import (
 )
 from app.api.errors import error_responses, problem_body
 from app.api.paths import JOB_ID
+from app.budgets.runner import schedule_after_ingest
 from app.core.errors import AppError, ContentTooLargeError, UnsupportedMediaTypeError
 from app.ingestion import ndjson
 from app.ingestion.mock import load_mock_jobs
@@ -136,7 +137,7 @@ async def _read_batch(request: Request, media_type: str) -> list[Any]:
     }),
 )
 async def ingest_jobs(request: Request, caller: IngestCaller, session: SessionDep,
-                      settings: SettingsDep) -> IngestReport:
+                      settings: SettingsDep, background: BackgroundTasks) -> IngestReport:
     """Create, update or leave alone each job by its `job_id`, and cost it per UTC day.
 
     Each record is checked on its own: a bad one is reported in `errors` (its `index`, `job_id`, `field` and why)
@@ -162,10 +163,14 @@ async def ingest_jobs(request: Request, caller: IngestCaller, session: SessionDe
     media_type = _media_type(request)
     await release_connection(session)
     if media_type in ndjson.NDJSON_MEDIA_TYPES:
-        return await _ingest_ndjson(request, session, lambda: recheck_ingest_caller(session, settings, caller))
-    jobs = await _read_batch(request, media_type)
-    await start_writing(session)
-    return await JobIngestionService(session).ingest(jobs)
+        report = await _ingest_ndjson(request, session, lambda: recheck_ingest_caller(session, settings, caller))
+    else:
+        jobs = await _read_batch(request, media_type)
+        await start_writing(session)
+        report = await JobIngestionService(session).ingest(jobs)
+    # Budgets are evaluated once the ingest is committed and answered (docs/budgets-and-alerts.md).
+    schedule_after_ingest(background, request.app.state, report.created + report.updated)
+    return report
 
 
 async def _ingest_ndjson(request: Request, session: SessionDep,
@@ -200,12 +205,15 @@ async def _ingest_ndjson(request: Request, session: SessionDep,
     response_model=IngestReport,
     responses=error_responses(401, 403, 503, descriptions=_INGEST_AUTH),
 )
-async def ingest_mock_jobs(_: IngestCaller, session: SessionDep) -> IngestReport:
+async def ingest_mock_jobs(request: Request, _: IngestCaller, session: SessionDep,
+                           background: BackgroundTasks) -> IngestReport:
     """Ingest `mock_jobs.json` (30 jobs of 3 teams, 1–14 January 2026) through the same path as
     `POST /admin/ingest/jobs`. The file is fixed, so a second call reports all 30 `unchanged`. An admin's token
     or an ingest API token."""
     await start_writing(session)
-    return await JobIngestionService(session).ingest(load_mock_jobs())
+    report = await JobIngestionService(session).ingest(load_mock_jobs())
+    schedule_after_ingest(background, request.app.state, report.created + report.updated)
+    return report
 
 
 @router.delete(

@@ -83,6 +83,8 @@ PATH_PARAMS: dict[str, dict[str, str]] = {
     f"{API}/operations/{{operation_id}}": {"operation_id": "00000000-0000-4000-8000-000000000000"},  # none: 404
     f"{API}/admin/prices/{{rate_id}}": {"rate_id": "00000000-0000-4000-8000-000000000000"},  # none: 404
     f"{API}/admin/budgets/{{budget_id}}": {"budget_id": "00000000-0000-4000-8000-000000000000"},  # none: 404
+    f"{API}/admin/webhooks/{{webhook_id}}": {"webhook_id": "00000000-0000-4000-8000-000000000000"},  # none: 404
+    f"{API}/admin/webhooks/{{webhook_id}}/deliveries": {"webhook_id": "00000000-0000-4000-8000-000000000000"},
 }
 
 ROUTES: dict[tuple[str, str], Rule] = {
@@ -128,6 +130,13 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", f"{API}/export/focus"): Rule(Access.admin, 200, always(403),  # and read tokens, for their teams
                                          {"params": {"start": "2026-01-01", "end": "2026-01-31"}},
                                          read_token_status=200),
+    ("GET", f"{API}/export/focus"): Rule(Access.admin, 200, always(403),
+                                         {"params": {"start": "2026-01-01", "end": "2026-01-31"}}),
+    ("POST", f"{API}/admin/webhooks"): Rule(Access.admin, 201, always(403), {"json": {
+        "url": "http://127.0.0.1:9/hook", "kind": "json", "secret": "access-matrix-secret", "active": False}}),
+    ("GET", f"{API}/admin/webhooks"): Rule(Access.admin, 200, always(403), {}),
+    ("DELETE", f"{API}/admin/webhooks/{{webhook_id}}"): Rule(Access.admin, 404, always(403), {}),
+    ("GET", f"{API}/admin/webhooks/{{webhook_id}}/deliveries"): Rule(Access.admin, 404, always(403), {}),
 }
 HEALTH = ("/health", "/health/ready")  # outside the prefix, no token
 
