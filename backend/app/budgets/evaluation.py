@@ -132,7 +132,7 @@ class Evaluator:
         new: list[uuid.UUID] = []
         for anomaly in await spend.anomalies(self.session, today - timedelta(days=1), today):
             document = {"event": "spend.anomaly", "kind": "anomaly", **anomaly}
-            key = f"anomaly:{anomaly['group'] or '*'}:{anomaly['day']}"[:255]
+            key = f"anomaly:{anomaly['group_key'] or anomaly['group'] or '*'}:{anomaly['day']}"[:255]
             event = await self._record(key, AlertKind.anomaly, date.fromisoformat(anomaly["day"]), document,
                                        now=now)
             if event is not None:

@@ -88,9 +88,12 @@ async def anomalies(session: AsyncSession, start: date, end: date) -> list[dict[
         return []
     documents = []
     for anomaly in found:
-        group = getattr(anomaly, "group_name", None) or getattr(anomaly, "group", None)
+        group = getattr(anomaly, "group", None)
+        name = (group.get("team") or group.get("model")) if isinstance(group, dict) else group
+        key = getattr(anomaly, "group_key", None)
         documents.append({
-            "day": anomaly.day.isoformat(), "group": None if group is None else str(group),
+            "day": anomaly.day.isoformat(), "group": None if name is None else str(name),
+            "group_key": None if key is None else str(key),
             "actual": f"{Decimal(anomaly.actual):f}", "expected": f"{Decimal(anomaly.expected):f}",
             "score": str(getattr(anomaly, "score", "")),
             "top_jobs": [str(getattr(job, "job_id", job)) for job in (getattr(anomaly, "top_jobs", None) or [])][:5]})

@@ -4,13 +4,14 @@ import { ApiError, currentUser, onSessionEnd, signIn, signOut } from "./api.js";
 import { plotly } from "./charts.js";
 import { esc } from "./format.js";
 import { route } from "./nav.js";
+import { renderBudgets } from "./budgets.js";
 import { renderExplore } from "./explore.js";
 import { renderJob, renderJobs } from "./jobs.js";
 import { renderOverview } from "./overview.js";
 import { renderRates } from "./rates.js";
 
 const PAGES = { overview: renderOverview, jobs: renderJobs, job: renderJob, explore: renderExplore,
-  rates: renderRates };
+  rates: renderRates, budgets: renderBudgets };
 const NAV_PAGE = { job: "jobs" }; // a job's page is under Jobs in the navigation
 const main = document.getElementById("main");
 const top = document.getElementById("top");
