@@ -78,6 +78,11 @@ class Sent:
 
 
 async def _claim(session: AsyncSession, settings: Settings, now: datetime) -> list[_Claimed]:
+    # Read first: with nothing due (the usual case after an ingest) no write transaction is started at all.
+    due = await session.scalar(select(WebhookDelivery.id).where(
+        WebhookDelivery.state == DeliveryState.pending, WebhookDelivery.next_attempt_at <= now).limit(1))
+    if due is None:
+        return []
     await begin_write(session)
     rows = (await session.execute(
         select(WebhookDelivery, Webhook, AlertEvent)

@@ -3,9 +3,10 @@ alert event, and each anomaly found by forecasting one too; each new event queue
 
 An event's `key` is unique (`actual:<budget>:<period start>:<percent>`, `forecast:…`, `anomaly:<group>:<day>`) and
 inserted with ON CONFLICT DO NOTHING: however many evaluators run at once, in however many processes, and across
-restarts, an alert is recorded, and so sent, once. A database lock also keeps evaluators from doing the same work
-at once: PostgreSQL's transaction advisory lock (taken with try: a second evaluator skips its turn), SQLite's write
-lock (BEGIN IMMEDIATE: a second evaluator waits, then finds the events already there).
+restarts, an alert is recorded, and so sent, once. The figures are read without a lock (an evaluation that finds
+nothing new writes nothing, so it never holds up ingestion); recording new alerts takes a database lock as well:
+PostgreSQL's transaction advisory lock (taken with try: a second evaluator skips its turn), SQLite's write lock
+(BEGIN IMMEDIATE: a second evaluator waits, then finds the events already there).
 """
 
 from __future__ import annotations
@@ -25,11 +26,24 @@ from app.budgets.service import budget_team_ids, threshold_micros
 from app.core.money import six_places
 from app.db.base import utcnow
 from app.db.dialect import insert_for
+from app.db.engine import begin_write
 from app.db.models import AlertEvent, AlertKind, Budget, DeliveryState, Team, Webhook, WebhookDelivery
 from app.db.types import usd_to_micros
 
 # pg_try_advisory_xact_lock key: "jobcost alerts" as a 63-bit number, arbitrary but fixed.
 ADVISORY_LOCK_KEY = 0x6A6F62636F7374A1 & 0x7FFFFFFFFFFFFFFF
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An alert the figures call for, recorded unless its `key` is already."""
+
+    key: str
+    kind: AlertKind
+    period_start: date
+    document: dict[str, Any]
+    budget_id: uuid.UUID | None = None
+    threshold: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,21 +94,19 @@ class Evaluator:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def _record(self, key: str, kind: AlertKind, period_start: date, document: dict[str, Any], *,
-                      budget_id: uuid.UUID | None = None, threshold: int | None = None,
-                      now: datetime) -> uuid.UUID | None:
-        """Insert the event if no event has `key`: its id when inserted, None when it was there already."""
+    async def _record(self, candidate: Candidate, now: datetime) -> uuid.UUID | None:
+        """Insert the event if no event has its key: its id when inserted, None when it was there already."""
         event_id = uuid.uuid4()
-        payload = {"id": str(event_id), **document, "created_at": now.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        payload = {"id": str(event_id), **candidate.document, "created_at": now.strftime("%Y-%m-%dT%H:%M:%SZ")}
         payload["text"] = message_text(payload)
         inserted = await self.session.execute(
             insert_for(self.session, AlertEvent).values(
-                id=event_id, key=key, kind=kind, budget_id=budget_id, period_start=period_start,
-                threshold=threshold, payload=payload, created_at=now)
+                id=event_id, key=candidate.key, kind=candidate.kind, budget_id=candidate.budget_id,
+                period_start=candidate.period_start, threshold=candidate.threshold, payload=payload, created_at=now)
             .on_conflict_do_nothing(index_elements=["key"]).returning(AlertEvent.id))
         return inserted.scalar_one_or_none()
 
-    async def _budget(self, budget: Budget, team: str | None, today: date, now: datetime) -> list[uuid.UUID]:
+    async def _budget(self, budget: Budget, team: str | None, today: date) -> list[Candidate]:
         start, end = period_bounds(budget.period, today)
         teams = budget_team_ids(budget)
         actual = await spend.actual_micros(self.session, teams, start, end)
@@ -112,7 +124,7 @@ class Evaluator:
                     "interval_low": six_places(forecast.interval_low),
                     "interval_high": six_places(forecast.interval_high),
                     "interval_level": str(forecast.interval_level), "method": forecast.method}}
-        new: list[uuid.UUID] = []
+        found: list[Candidate] = []
         for percent, limit in limits.items():
             if actual >= limit:
                 kind = AlertKind.actual
@@ -122,22 +134,17 @@ class Evaluator:
                 continue
             document = {**base, "kind": kind.value,
                         "threshold": {"percent": percent, "amount": six_places(spend.usd(limit))}}
-            event = await self._record(f"{kind.value}:{budget.id}:{start.isoformat()}:{percent}", kind, start,
-                                       document, budget_id=budget.id, threshold=percent, now=now)
-            if event is not None:
-                new.append(event)
-        return new
+            found.append(Candidate(f"{kind.value}:{budget.id}:{start.isoformat()}:{percent}", kind, start,
+                                   document, budget.id, percent))
+        return found
 
-    async def _anomalies(self, today: date, now: datetime) -> list[uuid.UUID]:
-        new: list[uuid.UUID] = []
+    async def _anomalies(self, today: date) -> list[Candidate]:
+        found: list[Candidate] = []
         for anomaly in await spend.anomalies(self.session, today - timedelta(days=1), today):
             document = {"event": "spend.anomaly", "kind": "anomaly", **anomaly}
             key = f"anomaly:{anomaly['group_key'] or anomaly['group'] or '*'}:{anomaly['day']}"[:255]
-            event = await self._record(key, AlertKind.anomaly, date.fromisoformat(anomaly["day"]), document,
-                                       now=now)
-            if event is not None:
-                new.append(event)
-        return new
+            found.append(Candidate(key, AlertKind.anomaly, date.fromisoformat(anomaly["day"]), document))
+        return found
 
     async def queue(self, event_ids: list[uuid.UUID], now: datetime) -> int:
         """One pending delivery per new event and active webhook, due now."""
@@ -152,16 +159,26 @@ class Evaluator:
         return len(rows)
 
     async def evaluate(self, today: date, now: datetime | None = None) -> Evaluation:
-        """Evaluate every budget in the period holding `today`, and the anomalies of yesterday and today, in the
-        session's writer's transaction (the caller commits). Skipped (`ran` False) when another evaluator holds
-        the lock on PostgreSQL."""
+        """Evaluate every budget in the period holding `today`, and the anomalies of yesterday and today. The
+        figures are read first, in a reading transaction; only when some alert is not recorded yet does a writer's
+        transaction start (under the evaluators' lock) to insert it; the caller commits. Skipped (`ran` False)
+        when another evaluator holds the lock on PostgreSQL."""
         now = now or utcnow()
-        if not await take_lock(self.session):
-            return Evaluation(ran=False)
         rows = await self.session.execute(
             select(Budget, Team.name).outerjoin(Team, Team.id == Budget.team_id).order_by(Budget.id))
-        new: list[uuid.UUID] = []
+        candidates: list[Candidate] = []
         for budget, team in rows.all():
-            new.extend(await self._budget(budget, team, today, now))
-        new.extend(await self._anomalies(today, now))
+            candidates.extend(await self._budget(budget, team, today))
+        candidates.extend(await self._anomalies(today))
+        if not candidates:
+            return Evaluation(ran=True)
+        known = set((await self.session.execute(
+            select(AlertEvent.key).where(AlertEvent.key.in_([c.key for c in candidates])))).scalars())
+        fresh = [c for c in candidates if c.key not in known]
+        if not fresh:
+            return Evaluation(ran=True)
+        await begin_write(self.session)
+        if not await take_lock(self.session):
+            return Evaluation(ran=False)
+        new = [event for c in fresh if (event := await self._record(c, now)) is not None]
         return Evaluation(ran=True, events=len(new), deliveries=await self.queue(new, now))

@@ -17,7 +17,6 @@ from app.budgets import service as budget_service
 from app.budgets.delivery import Sent, deliver_due
 from app.budgets.evaluation import Evaluation, Evaluator
 from app.core.config import Settings
-from app.db.engine import begin_write
 
 logger = logging.getLogger("jobcost.alerts")
 
@@ -29,9 +28,8 @@ class RunReport:
 
 
 async def evaluate(sessionmaker: async_sessionmaker[AsyncSession], today: date | None = None) -> Evaluation:
-    """One evaluation in a committed writer's transaction of its own."""
+    """One evaluation in a session of its own, committed (it writes only when there is a new alert)."""
     async with sessionmaker() as session:
-        await begin_write(session)
         result = await Evaluator(session).evaluate(today or budget_service.today())
         await session.commit()
     return result
