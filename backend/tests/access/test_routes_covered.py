@@ -130,8 +130,6 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", f"{API}/export/focus"): Rule(Access.admin, 200, always(403),  # and read tokens, for their teams
                                          {"params": {"start": "2026-01-01", "end": "2026-01-31"}},
                                          read_token_status=200),
-    ("GET", f"{API}/export/focus"): Rule(Access.admin, 200, always(403),
-                                         {"params": {"start": "2026-01-01", "end": "2026-01-31"}}),
     ("POST", f"{API}/admin/webhooks"): Rule(Access.admin, 201, always(403), {"json": {
         "url": "http://127.0.0.1:9/hook", "kind": "json", "secret": "access-matrix-secret", "active": False}}),
     ("GET", f"{API}/admin/webhooks"): Rule(Access.admin, 200, always(403), {}),

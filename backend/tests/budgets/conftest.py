@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from app.budgets import service as budget_service
+from app.budgets import spend
 
 API = "/api/v1"
 TODAY = date(2026, 1, 20)
@@ -18,6 +19,14 @@ TODAY = date(2026, 1, 20)
 def _fixed_today(monkeypatch: pytest.MonkeyPatch) -> date:
     monkeypatch.setattr(budget_service, "today", lambda: TODAY)
     return TODAY
+
+
+@pytest.fixture(autouse=True)
+def _without_forecasting(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Budgets judged on actual spend alone, so each test knows when each alert fires; the tests of forecast
+    alerts bring their own forecast (a stub), or the real one (marked `real_forecast`)."""
+    if not request.node.get_closest_marker("real_forecast"):
+        monkeypatch.setattr(spend, "_forecasting", lambda: None)
 
 
 def day_job(job_id: str, team: str, day: str, cost: str, **fields: Any) -> dict[str, Any]:
