@@ -14,7 +14,7 @@ from app.budgets.webhook_schemas import DeliveryList, DeliveryRead, WebhookIn, W
 from app.budgets.webhooks import MAX_LOG, DeliveryView, WebhookService
 from app.db.models import Webhook
 
-router = APIRouter(prefix="/admin/webhooks", tags=["budgets"])
+router = APIRouter(prefix="/admin/webhooks")  # tagged "budgets" by the router that includes it
 
 _ERRORS = {**error_responses(401, 403, 422, 503, examples={422: problem_body(
     422, "validation-error", "Validation error", "Invalid request: body.url",

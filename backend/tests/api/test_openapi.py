@@ -40,6 +40,13 @@ def test_every_api_operation_has_a_summary_and_documents_401(spec: dict[str, Any
         assert "401" in operation["responses"], (path, method)
 
 
+def test_every_api_operation_has_exactly_one_tag(spec: dict[str, Any]) -> None:
+    """One tag per operation: ReDoc lists an operation once per tag, so a tag given both by a router and by the
+    router including it showed the webhooks' operations twice."""
+    for path, method, operation in _operations(spec, "/api/v1/"):
+        assert len(operation.get("tags", [])) == 1, (path, method, operation.get("tags"))
+
+
 def test_sign_in_documents_401_and_422_and_needs_no_token(spec: dict[str, Any]) -> None:
     operation = spec["paths"]["/api/v1/auth/token"]["post"]
 
