@@ -1,11 +1,12 @@
 """The `cursor` of `GET /jobs`: where a page ended in the listing order, signed, and bound to the page's filters.
 
 A cursor is `<payload>.<tag>`, both base64url without padding: the payload is the compact JSON
-`[1, started_at, job_id, filters]` (format version; the last job's `started_at` as integer microseconds since
-the Unix epoch, UTC, or null for a job that never started; its `job_id`; a digest of the filters the page was
-listed under), the tag the first 16 bytes of its HMAC-SHA256 under a key derived from the service's secret key.
-Clients treat it as opaque. Any change to it, a cursor of another deployment, or one reused with other filters
-is refused (`InvalidCursorError`, a 422 naming `cursor`): a cursor never silently lists something else.
+`[1, key, job_id, filters]` (format version; the last job's sort key as an integer: `started_at` in microseconds
+since the Unix epoch, UTC, `cost` in micro-USD or GPU-hours in GPU-microseconds, null when the job has none; its
+`job_id`; a digest of the filters and the sort the page was listed under), the tag the first 16 bytes of its
+HMAC-SHA256 under a key derived from the service's secret key. Clients treat it as opaque. Any change to it, a
+cursor of another deployment, or one reused with other filters or another sort is refused (`InvalidCursorError`, a
+422 naming `cursor`): a cursor never silently lists something else.
 """
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ class InvalidCursorError(UnprocessableError):
 
 @dataclass(frozen=True, slots=True)
 class Position:
-    """The last job of a page, in the listing order `started_at DESC NULLS LAST, job_id` (code points)."""
+    """The last job of a page: its sort key as an integer (`started_at` as microseconds since the epoch, `cost`
+    as micro-USD, GPU-hours as GPU-microseconds; None when the job has none), and its `job_id`, the tie-break."""
 
-    started_at: datetime | None
+    key: int | None
     job_id: str
 
 
@@ -69,8 +71,7 @@ class CursorCodec:
 
     def encode(self, position: Position, filters: str) -> str:
         """The cursor continuing after `position` under the filters whose digest is `filters`."""
-        micros = None if position.started_at is None else (position.started_at - _EPOCH) // timedelta(microseconds=1)
-        payload = json.dumps([CURSOR_VERSION, micros, position.job_id, filters], separators=(",", ":"),
+        payload = json.dumps([CURSOR_VERSION, position.key, position.job_id, filters], separators=(",", ":"),
                              ensure_ascii=False).encode()
         return f"{_b64(payload)}.{_b64(self._tag(payload))}"
 
@@ -84,11 +85,20 @@ class CursorCodec:
             raise InvalidCursorError("not a cursor this service issued (malformed)") from None
         if not tag or not hmac.compare_digest(sent_tag, self._tag(payload)):
             raise InvalidCursorError("not a cursor this service issued (altered or foreign)")
-        version, micros, job_id, made_under = json.loads(payload)  # signed by us: well-formed
+        version, key, job_id, made_under = json.loads(payload)  # signed by us: well-formed
         if version != CURSOR_VERSION:
             raise InvalidCursorError("made by another version of the service; list again from the first page")
         if made_under != filters:
-            raise InvalidCursorError("made for other filters: a cursor continues the listing it came from, with "
-                                     "the same filters (`limit` may change)")
-        started_at = None if micros is None else _EPOCH + timedelta(microseconds=micros)
-        return Position(started_at=started_at, job_id=job_id)
+            raise InvalidCursorError("made for other filters or another sort: a cursor continues the listing it "
+                                     "came from, with the same filters and sort (`limit` may change)")
+        return Position(key=key, job_id=job_id)
+
+
+def instant_key(at: datetime | None) -> int | None:
+    """`at` as a cursor's key: integer microseconds since the Unix epoch (UTC)."""
+    return None if at is None else (at - _EPOCH) // timedelta(microseconds=1)
+
+
+def instant_of(key: int | None) -> datetime | None:
+    """The instant a cursor's key stands for (the inverse of `instant_key`)."""
+    return None if key is None else _EPOCH + timedelta(microseconds=key)

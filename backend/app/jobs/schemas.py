@@ -128,6 +128,12 @@ class JobListQuery(BaseModel):
     format: Literal["json", "csv"] | None = Field(
         None, description="`csv` (or `Accept: text/csv`) streams every matching job as CSV, no paging; "
                           "`skip`, `limit`, `cursor` and `include_total` are then refused.")
+    sort: Literal["-started_at", "started_at", "-cost", "cost", "-gpu_hours", "gpu_hours"] = Field(
+        "-started_at", description="The order: `started_at`, `cost` or `gpu_hours`, ascending, or descending with "
+                                   "a leading `-` (default `-started_at`, newest start first). Jobs without the "
+                                   "value (never started, unpriced) come last either way; ties by `job_id` (by "
+                                   "code point). A cursor continues the order it was made in.",
+        examples=["-cost"])
     team_id: uuid.UUID | None = Field(None, description="Only this team's jobs (403 for a member outside it).")
     team: FilterText | None = Field(
         None, description="Only the team of this name (trimmed, case-insensitive; 403 for a member outside it).",
@@ -193,9 +199,12 @@ class JobListQuery(BaseModel):
         return by_key
 
     def filters(self) -> dict[str, Any]:
-        """The filters (every parameter that chooses jobs, none that shapes pages), JSON-able and canonical:
-        what a cursor is bound to."""
+        """The filters (every parameter that chooses jobs, none that shapes pages) and a sort other than the
+        default, JSON-able and canonical: what a cursor is bound to (the default sort is left out, so cursors made
+        before `sort` existed still continue)."""
         chosen = self.model_dump(mode="json", exclude=set(PAGING_PARAMETERS) | {"label"}, exclude_none=True)
+        if chosen["sort"] == "-started_at":
+            del chosen["sort"]
         if self.status:
             chosen["status"] = sorted(chosen["status"])
         if self.team is not None:  # a team is named in any case and spacing: the same team, the same filter

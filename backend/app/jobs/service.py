@@ -7,28 +7,21 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, exists, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Row, exists, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import joinedload
 
 from app.core.errors import JobNotFoundError
-from app.db.dialect import in_code_point_order
-from app.db.models import CostSnapshot, Job, Team
+from app.db.models import CostSnapshot, Job
 from app.ingestion.normalize import stored_job_id
 from app.jobs.cursor import CursorCodec, Position, filters_digest
+from app.jobs.ordering import DEFAULT_SORT, SORTS, SortOrder, listing, rows_after
 from app.jobs.schemas import JobListQuery
 from app.pricing.aliases import NameResolver
 from app.pricing.catalog import PriceCatalog, default_catalog
 from app.pricing.service import load_name_resolver_or_catalog
 from app.teams.scope import TeamScope, within_teams
 
-# What a listing reads: the job's columns under their attribute names, and its team's name. Columns, not `Job`
-# entities: building ORM objects (and loading their teams by a second query) was 44 % of a page's CPU time.
-_LISTED = (Job.id, Job.job_id, Job.team_id, Team.name.label("team_name"), Job.status, Job.model_name,
-           Job.gpu_type, Job.gpu_milli, Job.provider, Job.user_name, Job.submitted_at, Job.started_at, Job.ended_at,
-           Job.observed_at, Job.gpu_us, Job.cost, Job.billed_cost, Job.cost_source, Job.labels, Job.energy_mwh,
-           Job.gpu_util_bp, Job.region, Job.created_at, Job.updated_at, Job.energy_used_mwh, Job.co2e_mg,
-           Job.idle_gpu_us, Job.idle_cost_micros, Job.energy_source, Job.energy_defaults)
 EXPORT_BATCH = 1_000
 
 
@@ -43,64 +36,28 @@ class JobPage:
     next_cursor: str | None
 
 
-def _listing(session: AsyncSession, conditions: Sequence[ColumnElement[bool]]) -> Select[Any]:
-    """The jobs matching `conditions` with their team names, in the listing order: `started_at` descending,
-    never-started jobs last, then `job_id` by code point, the same on both databases (PostgreSQL reads it from
-    `ix_jobs_list_order`, SQLite from `ix_jobs_started_at_job_id`)."""
-    return (select(*_LISTED).join(Team, Team.id == Job.team_id).where(*conditions)
-            .order_by(Job.started_at.desc().nulls_last(), in_code_point_order(session, Job.job_id)))
-
-
-async def _rows_after(session: AsyncSession, conditions: Sequence[ColumnElement[bool]], after: Position | None,
-                      count: int) -> list[Row[Any]]:
-    """Up to `count` jobs matching `conditions` that follow `after` in the listing order (from the first when
-    None): a keyset read, as fast however deep `after` is.
-
-    Dated jobs and never-started ones are read by separate conditions, each an index range: `started_at <= s`
-    bounds the scan and `started_at < s OR job_id > j` only steps over `after`'s own ties (an `OR` across the
-    whole key, or one including `started_at IS NULL`, would make the database scan from the top). The
-    never-started jobs are read only when the dated ones run out within the page.
-    """
-    job_id = in_code_point_order(session, Job.job_id)
-    if after is None:
-        return list((await session.execute(_listing(session, conditions).limit(count))).all())
-    if after.started_at is None:
-        stmt = _listing(session, [*conditions, Job.started_at.is_(None), job_id > after.job_id])
-        return list((await session.execute(stmt.limit(count))).all())
-    dated = _listing(session, [*conditions, Job.started_at <= after.started_at,
-                               or_(Job.started_at < after.started_at, job_id > after.job_id)])
-    rows = list((await session.execute(dated.limit(count))).all())
-    if len(rows) < count:
-        undated = _listing(session, [*conditions, Job.started_at.is_(None)]).limit(count - len(rows))
-        rows += (await session.execute(undated)).all()
-    return rows
-
-
-def _position(row: Row[Any]) -> Position:
-    return Position(started_at=row.started_at, job_id=row.job_id)
-
-
 @dataclass(frozen=True, slots=True)
 class JobExport:
     """Every job matching a listing's filters, read in keyset batches for a streamed export."""
 
     conditions: Sequence[ColumnElement[bool]]
+    order: SortOrder = SORTS[DEFAULT_SORT]
 
     async def batches(self, sessions: async_sessionmaker[AsyncSession], size: int | None = None
                       ) -> AsyncIterator[list[Row[Any]]]:
-        """Batches of up to `size` jobs, in the listing order, until none is left. Each batch is read in a short
+        """Batches of up to `size` jobs, in the listing's order, until none is left. Each batch is read in a short
         session of its own, so no connection is held while the client takes its time; memory holds one batch.
         Jobs ingested meanwhile are exported if they sort after the batches already read."""
         size = size or EXPORT_BATCH
         after: Position | None = None
         while True:
             async with sessions() as session:
-                rows = await _rows_after(session, self.conditions, after, size)
+                rows = await rows_after(session, self.conditions, self.order, after, size)
             if rows:
                 yield rows
             if len(rows) < size:
                 return
-            after = _position(rows[-1])
+            after = self.order.of(rows[-1])
 
 
 class JobQueryService:
@@ -155,7 +112,7 @@ class JobQueryService:
         return conditions
 
     def _filters_digest(self, query: JobListQuery, names: PriceCatalog | NameResolver) -> str:
-        filters = query.filters()
+        filters = query.filters()  # the sort too, unless the default: a cursor continues one order
         # Catalog aliases name the same filter: `provider=AWS` continues a listing made with `provider=aws`.
         if query.provider is not None:
             filters["provider"] = names.canonical_provider(query.provider)
@@ -164,14 +121,15 @@ class JobQueryService:
         return filters_digest(filters)
 
     async def list_jobs(self, query: JobListQuery) -> JobPage:
-        """One page of the jobs matching `query`'s filters, in the listing order (`started_at` descending,
-        never-started jobs last, then `job_id` by code point, the same on both databases): after `query.cursor`
+        """One page of the jobs matching `query`'s filters, in `query.sort`'s order (by default `started_at`
+        descending; jobs without the value last in either direction; then `job_id` by code point, the same on both
+        databases): after `query.cursor`
         (a keyset read, as fast on page 2,000 as on page 1), else `[skip, skip + limit)`. `total` counts every
         matching job, under the same conditions, when `include_total` is true, or is left None (the default
         for cursor pages: a count costs a read of every matching job). Each row has its team's name.
 
         Raises ForbiddenError (403) when a member filters on a team outside its teams, InvalidCursorError (422)
-        for a cursor that is malformed, altered, foreign, or made under other filters.
+        for a cursor that is malformed, altered, foreign, or made under other filters or another sort.
         """
         if self.cursors is None:
             raise RuntimeError("JobQueryService.list_jobs needs `cursors`")
@@ -179,6 +137,7 @@ class JobQueryService:
         digest = self._filters_digest(query, names)
         after = None if query.cursor is None else self.cursors.decode(query.cursor, digest)
         conditions = await self._conditions(query, names)
+        order = SORTS[query.sort]
         count = query.include_total if query.include_total is not None else query.cursor is None
         total = None
         if count:
@@ -186,22 +145,22 @@ class JobQueryService:
                 select(func.count()).select_from(Job).where(*conditions))).scalar_one()
         rows: list[Row[Any]] = []
         if after is not None:
-            rows = await _rows_after(self.session, conditions, after, query.limit + 1)
+            rows = await rows_after(self.session, conditions, order, after, query.limit + 1)
         elif total is None or query.skip < total:
-            stmt = _listing(self.session, conditions).offset(query.skip).limit(query.limit + 1)
+            stmt = listing(self.session, conditions, order).offset(query.skip).limit(query.limit + 1)
             rows = list((await self.session.execute(stmt)).all())
         has_more = len(rows) > query.limit
         rows = rows[:query.limit]
-        next_cursor = self.cursors.encode(_position(rows[-1]), digest) if has_more else None
+        next_cursor = self.cursors.encode(order.of(rows[-1]), digest) if has_more else None
         return JobPage(jobs=rows, total=total, has_more=has_more, next_cursor=next_cursor)
 
     async def export(self, query: JobListQuery) -> JobExport:
-        """Every job matching `query`'s filters (paging aside), to be read in batches by `JobExport.batches`.
-        The caller's scope is checked here, before anything is streamed.
+        """Every job matching `query`'s filters (paging aside), in its sort's order, to be read in batches by
+        `JobExport.batches`. The caller's scope is checked here, before anything is streamed.
 
         Raises ForbiddenError (403) when a member filters on a team outside its teams.
         """
-        return JobExport(conditions=await self._conditions(query))
+        return JobExport(conditions=await self._conditions(query), order=SORTS[query.sort])
 
     async def get_job(self, job_id: str, *, with_snapshots: bool = False) -> tuple[Job, list[CostSnapshot] | None]:
         """The job with external id `job_id` (trimmed, as at ingest), its `team` loaded, and with `with_snapshots`

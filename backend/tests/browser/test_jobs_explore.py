@@ -76,18 +76,52 @@ def test_load_more_follows_the_cursor_in_the_apis_order(live: Live, driver) -> N
     assert text(driver, "#jobs-count") == f"Showing {len(expected)} of {len(expected)} jobs."
 
 
-def test_sorting_a_column_orders_the_loaded_jobs(live: Live, driver) -> None:
+def _by_cost(jobs: list[dict], descending: bool) -> list[str]:
+    """The job ids by cost, unpriced last either way, ties by job_id (code points): computed here."""
     from decimal import Decimal
 
+    priced = [j for j in jobs if j["cost"] is not None]
+    ordered = sorted(priced, key=lambda j: (-Decimal(j["cost"]) if descending else Decimal(j["cost"]), j["job_id"]))
+    return [j["job_id"] for j in ordered] + sorted(j["job_id"] for j in jobs if j["cost"] is None)
+
+
+def test_sorting_a_column_orders_every_job_not_only_the_loaded_page(live: Live, driver) -> None:
     jobs = all_jobs(live, live.token(ADMIN_EMAIL, ADMIN_PASSWORD))
-    priced = sorted((j for j in jobs if j["cost"] is not None), key=lambda j: Decimal(j["cost"]))
-    signed_in_at(driver, live, "#/jobs")
-    driver.find_element(By.CSS_SELECTOR, "button[data-sort=cost]").click()
+    dearest, cheapest = _by_cost(jobs, True), _by_cost(jobs, False)
+    signed_in_at(driver, live, "#/jobs?per_page=5")
+    first_page = column(driver, "jobs-table", 0)
+    assert first_page != dearest[:5]  # the newest five are not the dearest five: the test can tell
+
+    def sort_by(field: str) -> None:
+        driver.execute_script("document.getElementById('main').dataset.loaded = ''")
+        driver.find_element(By.CSS_SELECTOR, f"button[data-sort={field}]").click()
+        wait(driver, lambda d: d.execute_script("return document.getElementById('main').dataset.loaded") == "true")
+
+    sort_by("cost")
     header = driver.find_element(By.CSS_SELECTOR, "button[data-sort=cost]").find_element(By.XPATH, "..")
-    assert header.get_attribute("aria-sort") == "ascending"
+    assert header.get_attribute("aria-sort") == "descending"
+    assert column(driver, "jobs-table", 0) == dearest[:5]  # the dearest of all jobs, not of the five loaded
+    assert "sort=-cost" in driver.current_url
+    driver.find_element(By.ID, "jobs-more").click()
+    wait(driver, lambda d: len(column(d, "jobs-table", 0)) == 10)
+    assert column(driver, "jobs-table", 0) == dearest[:10]  # Load more goes on in the same order
+
+    sort_by("cost")  # the same header again: ascending, unpriced jobs still last
+    assert driver.find_element(By.CSS_SELECTOR, "button[data-sort=cost]").find_element(
+        By.XPATH, "..").get_attribute("aria-sort") == "ascending"
+    assert column(driver, "jobs-table", 0) == cheapest[:5]
+    assert driver.switch_to.active_element.get_attribute("data-sort") == "cost"  # focus stays on the header
+    for _ in range(len(jobs) // 5):
+        more = driver.find_element(By.ID, "jobs-more")
+        if not more.is_displayed():
+            break
+        shown = len(column(driver, "jobs-table", 0))
+        more.click()
+        wait(driver, lambda d, n=shown: len(column(d, "jobs-table", 0)) > n)
+    assert column(driver, "jobs-table", 0) == cheapest
     costs = column(driver, "jobs-table", 9)
-    assert costs[:len(priced)] == [usd(j["cost"]) for j in priced]
-    assert set(costs[len(priced):]) <= {"unpriced"}  # unpriced jobs last
+    priced = sum(1 for j in jobs if j["cost"] is not None)
+    assert set(costs[priced:]) <= {"unpriced"}
 
 
 def test_a_jobs_page_shows_its_daily_snapshots(live: Live, driver) -> None:

@@ -363,7 +363,7 @@ BAD_QUERIES: list[tuple[str, list[tuple[str, str]], list[Any]]] = [
     ("bad-offset", [("started_before", "2026-01-10T08:00:00+25:00")], ["query", "started_before"]),
     ("bad-uuid", [("team_id", "not-a-uuid")], ["query", "team_id"]),
     ("unknown-offset", [("offset", "0")], ["query", "offset"]),
-    ("unknown-sort", [("sort", "started_at")], ["query", "sort"]),
+    ("unknown-sort", [("sort", "user")], ["query", "sort"]),
     ("misspelt-filter", [("teams", "nlp")], ["query", "teams"]),
     ("bogus-status", [("status", "bogus")], ["query", "status", 0]),
     ("bogus-second-status", [("status", "queued"), ("status", "bogus")], ["query", "status", 1]),

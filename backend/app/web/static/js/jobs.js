@@ -27,23 +27,13 @@ const COLUMNS = [
   ["cost", "Cost (USD)", (j) => (j.cost === null ? '<span class="muted">unpriced</span>' : money(j.cost)), "number"],
 ];
 const NUMERIC = new Set(COLUMNS.filter((c) => c[3] === "number").map((c) => c[0]));
+// Columns the API sorts on (`GET /jobs?sort=`): the whole listing is ordered, then paged.
+const SORTABLE = new Set(["started_at", "gpu_hours", "cost"]);
+const SORTS = new Set([...SORTABLE].flatMap((f) => [f, `-${f}`]));
 
-function valueOf(job, field) {
-  if (field === "team") return job.team.name;
-  return job[field];
-}
-
-function compareJobs(field, direction) {
-  return (a, b) => {
-    let x = valueOf(a, field);
-    let y = valueOf(b, field);
-    if (x === null || x === undefined) return 1; // missing last, whichever the direction
-    if (y === null || y === undefined) return -1;
-    let order;
-    if (NUMERIC.has(field)) order = Number(x) - Number(y); // ordering only; figures shown from the strings
-    else order = String(x).localeCompare(String(y), undefined, { sensitivity: "base", numeric: true });
-    return direction === "ascending" ? order : -order;
-  };
+/** The page's sort (`-started_at`, the API's default, unless the URL says another). */
+function sortOf(params) {
+  return SORTS.has(params.get("sort")) ? params.get("sort") : "-started_at";
 }
 
 /** The API's filters from the page's parameters (days become RFC 3339 instants at 00:00 UTC). */
@@ -53,6 +43,7 @@ function apiFilters(params) {
   if (params.get("status")) filters.status = params.get("status");
   if (params.get("from")) filters.started_after = `${params.get("from")}T00:00:00Z`;
   if (params.get("to")) filters.started_before = `${addDays(params.get("to"), 1)}T00:00:00Z`;
+  if (sortOf(params) !== "-started_at") filters.sort = sortOf(params);
   return filters;
 }
 
@@ -74,19 +65,31 @@ function filterForm(params) {
 
 /** Draw the Jobs table for the hash's filters into `main`. */
 export async function renderJobs(main, params) {
+  const sort = sortOf(params);
+  const sortField = sort.replace(/^-/, "");
+  const direction = sort.startsWith("-") ? "descending" : "ascending";
+  const header = ([field, label]) => {
+    const cls = NUMERIC.has(field) ? ' class="num"' : "";
+    if (!SORTABLE.has(field)) return `<th scope="col"${cls}>${label}</th>`;
+    const current = field === sortField ? direction : "none";
+    return `<th scope="col"${cls} aria-sort="${current}"><button type="button" data-sort="${field}"
+      title="Sort all matching jobs by ${label}">${label}</button></th>`;
+  };
   main.innerHTML = `<h1>Jobs</h1>${filterForm(params)}
     <p class="muted" id="jobs-count" role="status"></p>
     <div class="table-wrap"><table id="jobs-table" class="sortable">
-      <thead><tr>${COLUMNS.map(([field, header]) => `<th scope="col"${NUMERIC.has(field) ? ' class="num"' : ""}
-        aria-sort="none"><button type="button" data-sort="${field}">${header}</button></th>`).join("")}</tr></thead>
+      <thead><tr>${COLUMNS.map(header).join("")}</tr></thead>
       <tbody></tbody></table></div>
-    <p class="muted small">The API lists the newest start first; a column's button sorts the jobs loaded so far.</p>
+    <p class="muted small">Newest start first unless a column says otherwise: <em>Started</em>, <em>GPU-hours</em>
+      and <em>Cost</em> sort every matching job (by the API, not only the jobs loaded); jobs without the value
+      (never started, unpriced) come last either way.</p>
     <button type="button" id="jobs-more" hidden>Load more</button>`;
   const form = document.getElementById("jobs-filters");
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const next = Object.fromEntries([...new FormData(form)].filter(([, v]) => v));
     if (params.get("per_page")) next.per_page = params.get("per_page");
+    if (params.get("sort")) next.sort = params.get("sort");
     setParams("jobs", next);
     renderJobs(main, new URLSearchParams(next));
   });
@@ -99,15 +102,13 @@ export async function renderJobs(main, params) {
   const filters = apiFilters(params);
   const perPage = Math.min(100, Math.max(1, Number(params.get("per_page")) || PAGE));
   const loaded = [];
-  let sort = null; // [field, direction]
   let total = null;
   const body = main.querySelector("#jobs-table tbody");
   const more = document.getElementById("jobs-more");
   let cursor = null;
 
   function paint() {
-    const rows = sort ? [...loaded].sort(compareJobs(...sort)) : loaded;
-    body.innerHTML = rows.map((job) => `<tr>${COLUMNS.map(([field, , show]) =>
+    body.innerHTML = loaded.map((job) => `<tr>${COLUMNS.map(([field, , show]) =>
       `<td${NUMERIC.has(field) ? ' class="num"' : ""}>${show(job)}</td>`).join("")}</tr>`).join("")
       || `<tr><td colspan="${COLUMNS.length}" class="empty">No job matches these filters.</td></tr>`;
     document.getElementById("jobs-count").textContent =
@@ -130,11 +131,14 @@ export async function renderJobs(main, params) {
     const button = event.target.closest("button[data-sort]");
     if (!button) return;
     const field = button.dataset.sort;
-    const direction = sort && sort[0] === field && sort[1] === "ascending" ? "descending" : "ascending";
-    sort = [field, direction];
-    for (const th of main.querySelectorAll("#jobs-table th")) th.setAttribute("aria-sort", "none");
-    button.parentElement.setAttribute("aria-sort", direction);
-    paint();
+    // A new column starts from its largest (latest start, highest cost); the same column flips.
+    const next = field === sortField ? (sort.startsWith("-") ? field : `-${field}`) : `-${field}`;
+    const kept = Object.fromEntries([...params].filter(([k]) => k !== "sort"));
+    if (next !== "-started_at") kept.sort = next;
+    setParams("jobs", kept);
+    renderJobs(main, new URLSearchParams(kept)).then(() => {
+      main.querySelector(`#jobs-table button[data-sort="${field}"]`)?.focus(); // keyboard users stay on the header
+    });
   });
   more.addEventListener("click", () => load().catch((failure) => {
     more.insertAdjacentHTML("afterend", `<p class="error" role="alert">${esc(failure.message)}</p>`);
