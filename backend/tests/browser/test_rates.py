@@ -88,3 +88,50 @@ def test_a_refused_rate_says_why(live: Live, driver) -> None:
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     message = wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, "#rate-result .error").text)
     assert "usd_per_gpu_hour" in message
+
+
+def _changes_page(live: Live, headers: dict[str, str], skip: int) -> dict:
+    return live.api("admin/prices/changes", headers, skip=skip, limit=10)
+
+
+def test_an_admin_pages_through_the_change_log(live: Live, driver) -> None:
+    headers = live.token(ADMIN_EMAIL, ADMIN_PASSWORD)
+    first, second = _changes_page(live, headers, 0), _changes_page(live, headers, 10)
+    assert first["total"] > 10  # the demo's catalog seeding alone fills more than a page: there is an Older page
+    signed_in_at(driver, live, "#/rates")
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#changes-table tbody tr"))
+
+    def shown() -> list[tuple[str, str, str]]:  # who, action, and the after column's first word
+        return [(r[1], r[2], r[4].split(" ")[0]) for r in cells(driver, "changes-table")]
+
+    def first_word(row: dict | None) -> str:  # a rate shows its provider first; an alias its first field
+        if row is None:
+            return "—"
+        if "usd_per_gpu_hour" in row:
+            return row["provider"]
+        key, value = next(iter(row.items()))
+        return f"{key}={value}".split(" ")[0]
+
+    def expected(page: dict) -> list[tuple[str, str, str]]:
+        return [(c["actor"], c["action"], first_word(c["after"])) for c in page["changes"]]
+
+    assert shown() == expected(first)
+    def counted(d) -> str:  # read in one script: the pager is redrawn on each turn
+        return d.execute_script("return document.getElementById('changes-count')?.innerText ?? ''")
+
+    assert counted(driver) == f"1–10 of {first['total']}"
+    assert not driver.find_element(By.ID, "changes-newer").is_enabled()
+    driver.find_element(By.ID, "changes-older").click()
+    wait(driver, lambda d: counted(d).startswith("11–"))
+    assert shown() == expected(second)
+    assert driver.switch_to.active_element.get_attribute("id") == "changes-older"  # keyboard focus stays put
+    driver.find_element(By.ID, "changes-newer").click()
+    wait(driver, lambda d: counted(d).startswith("1–"))
+
+
+def test_a_member_sees_no_change_log_and_calls_no_admin_route(live: Live, driver) -> None:
+    signed_in_at(driver, live, "#/rates", MEMBER_EMAIL, MEMBER_PASSWORD)
+    assert not driver.find_elements(By.ID, "changes")
+    called = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert any("/api/v1/prices" in url for url in called)
+    assert not [url for url in called if "/api/v1/admin/" in url]

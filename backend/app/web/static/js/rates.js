@@ -1,12 +1,14 @@
 // The rate card: `GET /api/v1/prices` (the rates in force, or their history) with sources and dates. Admins add
 // rates (`POST /api/v1/admin/prices`) and retire custom ones (`DELETE /api/v1/admin/prices/{id}`), and see what
-// the recost that follows changed (its report, at once or from the operation it started).
+// the recost that follows changed (its report, at once or from the operation it started), and page through the
+// change log (`GET /api/v1/admin/prices/changes`: who, when, before → after). Members never call admin routes.
 
 import { currentUser, del, get, post } from "./api.js";
 import { count, esc, hours, money, rate, timestamp } from "./format.js";
 import { setParams } from "./nav.js";
 
 const POLL_MS = 1000;
+const CHANGES_PAGE = 10;
 
 function matches(rate, filter) {
   if (!filter) return true;
@@ -51,6 +53,48 @@ function addForm(params) {
     <div id="rate-result" role="status" aria-live="polite"></div></section>`;
 }
 
+/** A change log row's `before` or `after` in words: a rate as "provider GPU $/GPU-h, from … to …", else its fields. */
+function described(row) {
+  if (!row) return '<span class="muted">—</span>';
+  if (row.usd_per_gpu_hour !== undefined) {
+    const span = `${timestamp(row.valid_from, true)} → ${row.valid_to ? timestamp(row.valid_to, true) : "open"}`;
+    return `${esc(row.provider)} ${esc(row.gpu_type)} <strong>${rate(row.usd_per_gpu_hour)}</strong>/GPU-h,
+      ${esc(span)}${row.retired_at ? " (retired)" : ""}${row.note ? ` <span class="muted">${esc(row.note)}</span>` : ""}`;
+  }
+  return Object.entries(row).map(([k, v]) => `<code>${esc(k)}=${esc(typeof v === "object" ? JSON.stringify(v) : v)}</code>`).join(" ");
+}
+
+function changesSection() {
+  return `<section class="panel" aria-labelledby="changes-title"><h2 id="changes-title">Change log</h2>
+    <p class="muted small">Every change of the rate card, newest first: the admin (or <code>catalog</code>, the shipped
+      file's seeding), when (UTC), and the rate before and after.</p>
+    <div id="changes"><p class="muted">…</p></div></section>`;
+}
+
+async function showChanges(skip) {
+  const page = await get("admin/prices/changes", { skip, limit: CHANGES_PAGE });
+  const rows = page.changes.map((c) => `<tr><td>${esc(timestamp(c.created_at))}</td><td>${esc(c.actor)}</td>
+    <td>${esc(c.action)}</td><td>${described(c.before)}</td><td>${described(c.after)}</td></tr>`).join("");
+  const last = Math.min(skip + page.changes.length, page.total);
+  const box = document.getElementById("changes");
+  if (!box) return; // the page was left meanwhile
+  box.innerHTML = `<div class="table-wrap"><table id="changes-table"><thead><tr><th scope="col">When (UTC)</th>
+      <th scope="col">Who</th><th scope="col">Action</th><th scope="col">Before</th><th scope="col">After</th></tr></thead>
+      <tbody>${rows || '<tr><td colspan="5" class="empty">No change yet.</td></tr>'}</tbody></table></div>
+    <nav class="pager" aria-label="Change log pages">
+      <button type="button" class="secondary" id="changes-newer"${skip > 0 ? "" : " disabled"}>Newer</button>
+      <span id="changes-count" role="status">${page.total ? `${count(skip + 1)}–${count(last)} of ${count(page.total)}` : ""}</span>
+      <button type="button" class="secondary" id="changes-older"${page.has_more ? "" : " disabled"}>Older</button>
+    </nav>`;
+  const turn = (id, next) => document.getElementById(id).addEventListener("click", () => {
+    showChanges(next).then(() => document.getElementById(id)?.focus()).catch((failure) => {
+      box.insertAdjacentHTML("afterbegin", `<p class="error" role="alert">${esc(failure.message)}</p>`);
+    });
+  });
+  turn("changes-newer", Math.max(0, skip - CHANGES_PAGE));
+  turn("changes-older", skip + CHANGES_PAGE);
+}
+
 function table(rates, admin, history) {
   const head = ["Provider", "GPU type", "USD / GPU-hour", "Valid from (UTC)", "Valid to", ...(history ? ["State"] : []),
     "Origin", "Source", "Note", ...(admin ? [""] : [])];
@@ -86,7 +130,8 @@ export async function renderRates(main, params) {
     </form>
     ${admin ? addForm(params) : ""}
     <p class="muted" id="rates-count">${count(rates.length)} of ${count(card.prices.length)} rates.</p>
-    ${table(rates, admin, history)}`;
+    ${table(rates, admin, history)}
+    ${admin ? changesSection() : ""}`;
   const filterForm = document.getElementById("rates-filter");
   filterForm.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -96,7 +141,10 @@ export async function renderRates(main, params) {
     setParams("rates", next);
     renderRates(main, new URLSearchParams(next));
   });
-  if (admin) wireAdmin(main, params);
+  if (admin) {
+    wireAdmin(main, params);
+    await showChanges(0);
+  }
   main.dataset.loaded = "true";
 }
 
