@@ -3,7 +3,7 @@
 
 import { cost, getText } from "./api.js";
 import { draw, OTHER_COLOUR, PALETTE, placeholder, purge } from "./charts.js";
-import { count, day, esc, hours, money, plotNumber } from "./format.js";
+import { count, day, esc, hours, minus, money, plotNumber } from "./format.js";
 import { setParams } from "./nav.js";
 import { defaultStep, PRESETS, windowOf } from "./window.js";
 
@@ -21,7 +21,15 @@ const MEASURES = [
   { key: "unpriced_gpu_hours", label: "Unpriced GPU-hours", show: hours },
   { key: "wasted_cost", label: "Wasted cost (USD)", show: money, money: true },
   { key: "job_count", label: "Jobs", show: count },
+  // Energy (docs/energy.md): `measured` names the answer's measured part; the rest of the figure is estimated.
+  { key: "energy_kwh", label: "Energy (kWh)", show: hours, measured: "energy_measured_kwh" },
+  { key: "energy_measured_kwh", label: "of it measured (kWh)", show: hours, column: true },
+  { key: "co2e_kg", label: "Carbon (kg CO2e)", show: hours, measured: "co2e_measured_kg" },
+  { key: "co2e_measured_kg", label: "of it measured (kg)", show: hours, column: true },
+  { key: "idle_gpu_hours", label: "Idle GPU-hours", show: hours },
+  { key: "idle_cost", label: "Idle cost (USD)", show: money, money: true },
 ];
+const CHARTABLE = MEASURES.filter((m) => !m.column); // a measured part is charted with its whole
 
 function dimensionLabel(dim) {
   return dim.startsWith("label:") ? `Label ${dim.slice(6)}` : DIMENSION_LABEL[dim];
@@ -43,7 +51,7 @@ function queryOf(params) {
   if (step) query.step = step; // no fill: the table is the API's rows as they are, and stacked bars need no zeros
   if (params.get("limit")) query.limit = params.get("limit");
   for (const { key } of FILTERS) if (params.get(key)) query[key] = params.get(key);
-  const measure = MEASURES.some((m) => m.key === params.get("measure")) ? params.get("measure") : "cost";
+  const measure = CHARTABLE.some((m) => m.key === params.get("measure")) ? params.get("measure") : "cost";
   return { preset, query, dims, step, measure };
 }
 
@@ -61,7 +69,7 @@ function controls(params, state) {
   };
   const steps = [["", "None (whole window)"], ["day", "Day"], ["week", "Week"], ["month", "Month"]]
     .map(([v, l]) => `<option value="${v}"${v === state.step ? " selected" : ""}>${l}</option>`).join("");
-  const measures = MEASURES.map((m) => `<option value="${m.key}"${m.key === state.measure ? " selected" : ""}>${m.label}</option>`).join("");
+  const measures = CHARTABLE.map((m) => `<option value="${m.key}"${m.key === state.measure ? " selected" : ""}>${m.label}</option>`).join("");
   const filters = FILTERS.map(({ key, label }) =>
     `<label>${label} <input name="${key}" value="${esc(params.get(key) ?? "")}" autocomplete="off"></label>`).join("");
   return `
@@ -141,6 +149,20 @@ async function chart(element, answer, dims, step, measureKey) {
     return;
   }
   const rows = [...answer.rows].reverse();
+  if (measure.measured) { // energy and carbon: measured and estimated parts stacked, each named
+    const parts = [["Measured", (r) => r[measure.measured], PALETTE[0]],
+      ["Estimated", (r) => minus(r[measure.key], r[measure.measured]), PALETTE[1]]];
+    await draw(element, parts.map(([name, part, color]) => ({
+      type: "bar", orientation: "h", name, y: rows.map((r) => groupName(r, dims)), x: rows.map((r) => plotNumber(part(r))),
+      customdata: rows.map((r) => measure.show(part(r))), marker: { color },
+      hovertemplate: `%{y}: %{customdata} ${name.toLowerCase()}<extra></extra>`,
+    })), {
+      barmode: "stack", height: Math.max(240, 80 + 28 * rows.length), showlegend: true,
+      legend: { orientation: "h", y: -0.25 }, margin: { l: 150, r: 16, t: 8, b: 64 },
+      xaxis: { ...axis, nticks: 5, automargin: true }, yaxis: { automargin: true },
+    }, `Bar chart of ${measure.label} by ${dims.map(dimensionLabel).join(", ") || "nothing"}, measured and estimated parts`);
+    return;
+  }
   await draw(element, [{
     type: "bar", orientation: "h", y: rows.map((r) => groupName(r, dims)), x: rows.map((r) => plotNumber(r[measure.key])),
     customdata: rows.map((r) => measure.show(r[measure.key])), text: rows.map((r) => measure.show(r[measure.key])),

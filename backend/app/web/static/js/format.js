@@ -107,3 +107,15 @@ export function timestamp(iso, short = false) {
 export function esc(value) {
   return String(value ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
+
+/** `a − b` for two decimal strings of at most 6 places ("31.250000" − "6.000000" → "25.250000"), exactly. */
+export function minus(a, b) {
+  const scaled = (text) => {
+    const { negative, whole, fraction } = splitDecimal(text);
+    const units = BigInt(whole + fraction.padEnd(6, "0").slice(0, 6));
+    return negative ? -units : units;
+  };
+  const units = scaled(a) - scaled(b);
+  const digits = (units < 0n ? -units : units).toString().padStart(7, "0");
+  return `${units < 0n ? "-" : ""}${digits.slice(0, -6)}.${digits.slice(-6)}`;
+}

@@ -146,6 +146,36 @@ export async function renderJobs(main, params) {
   await load();
 }
 
+// What each `defaults_used` entry means (docs/energy.md): the figure assumed for want of data.
+const DEFAULTS = {
+  gpu_utilization: "GPU utilisation (not reported): 0.5 assumed",
+  gpu_type: "the GPU type's watts (no figure for it): an A100's assumed",
+  pue: "the data centre's PUE (unknown or on-premises provider): 1.58 assumed",
+  region: "the grid's carbon intensity (unknown region): the world average assumed",
+};
+
+/** The job's energy block (`energy` of `GET /jobs/{job_id}`): figures, measured or estimated, and what was assumed. */
+function energySection(energy) {
+  if (!energy) {
+    return `<section class="panel" id="job-energy" aria-labelledby="energy-title"><h2 id="energy-title">Energy and carbon</h2>
+      <p class="muted">Not computed yet for this job (stored before energy figures existed: <code>jobcost energy recompute</code>).</p></section>`;
+  }
+  const assumed = energy.defaults_used.length
+    ? `<ul id="energy-defaults">${energy.defaults_used.map((d) => `<li><code>${esc(d)}</code>: ${esc(DEFAULTS[d] ?? "a default")}</li>`).join("")}</ul>`
+    : '<p id="energy-defaults">Nothing: every figure came from the job and the coefficients.</p>';
+  const facts = [
+    ["Energy", `${hours(energy.kwh)} kWh`], ["Source", `<span class="badge" id="energy-source">${esc(energy.source)}</span>`],
+    ["Carbon", `${hours(energy.co2e_kg)} kg CO2e`],
+    ["Idle GPU-hours", energy.idle_gpu_hours === null ? '<span class="muted">unknown (no utilisation reported)</span>' : hours(energy.idle_gpu_hours)],
+    ["Idle cost", energy.idle_cost === null ? '<span class="muted">unknown</span>' : `${money(energy.idle_cost)} USD`],
+  ];
+  return `<section class="panel" id="job-energy" aria-labelledby="energy-title"><h2 id="energy-title">Energy and carbon</h2>
+    <p class="muted small">${energy.source === "measured" ? "Measured: the energy the job's record reported." :
+      "Estimated from GPU-hours, the GPU's watts at its utilisation and the data centre's PUE (docs/energy.md)."}</p>
+    <dl class="facts">${facts.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("")}</dl>
+    <h3>Assumed for want of data</h3>${assumed}</section>`;
+}
+
 function jobPath(jobId) {
   return jobId.split("/").map(encodeURIComponent).join("/");
 }
@@ -177,6 +207,7 @@ export async function renderJob(main, params) {
   const snapshots = job.snapshots ?? [];
   document.getElementById("job").innerHTML = `
     <section class="panel"><dl class="facts">${facts.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("")}</dl></section>
+    ${energySection(job.energy)}
     <section class="panel"><h2>Cost per UTC day</h2><div class="chart" id="chart-job"></div>
       <div class="table-wrap"><table id="snapshots-table"><thead><tr><th scope="col">UTC day</th>
         <th scope="col" class="num">GPU-hours</th><th scope="col" class="num">Cost (USD)</th></tr></thead>
