@@ -59,9 +59,10 @@ async def _shown_batches(export: JobExport, sessions: Any) -> AsyncIterator[list
     | error_responses(401, 403, 422, 503, descriptions={
         403: "A member filtered on a team (`team_id` or `team`) it does not belong to, or an ingest API token "
              "(it may only ingest)",
-        422: "A parameter out of range (`1 ≤ limit ≤ 100`, `0 ≤ skip`), malformed (a `label` not `KEY:VALUE`), "
+        422: "A parameter out of range (`1 ≤ limit ≤ 100`, `0 ≤ skip`), malformed (a `label` not `KEY:VALUE`, a "
+             "`sort` not one of the six orders), "
              "reversed (`started_before` before `started_after`), unknown, or given twice (only `status` and "
-             "`label` repeat); a `cursor` that is malformed, altered, or reused with other filters or with "
+             "`label` repeat); a `cursor` that is malformed, altered, or reused with other filters, another sort or "
              "`skip`; paging parameters with `format=csv`",
     }, examples={403: _TEAM_403, 422: _LIMIT_422}),
 )
@@ -69,9 +70,11 @@ async def list_jobs(query: Annotated[JobListQuery, Query()], scope: ScopeDep, se
                     settings: SettingsDep, sessions: SessionFactoryDep,
                     accept: Annotated[str | None, Header(include_in_schema=False)] = None) -> Response:
     """A page of jobs, newest start first: `started_at` descending, jobs that never started last, ties by
-    `job_id` (by code point). Filters combine with AND; `status` and `label` repeat (OR within one label key).
-    Admins see every team's jobs; members only their teams' (a filter on another team is a 403). Each job carries
-    its team, GPU-hours and cost (USD, 6-place decimal strings).
+    `job_id` (by code point). `sort` picks another order: `started_at`, `cost` or `gpu_hours`, ascending, or
+    descending with a leading `-`; jobs without the value (never started, unpriced) last either way, ties by
+    `job_id`; cursors and the CSV follow it. Filters combine with AND; `status` and `label` repeat (OR within one
+    label key). Admins see every team's jobs; members only their teams' (a filter on another team is a 403). Each
+    job carries its team, GPU-hours and cost (USD, 6-place decimal strings).
 
     **Paging.** Every page has `next_cursor` (null on the last page): pass it as `cursor` (with the same
     filters; `limit` may change) for the next page. Cursor pages are keyset reads, as fast on page 2,000 as on

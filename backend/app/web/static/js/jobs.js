@@ -138,6 +138,8 @@ export async function renderJobs(main, params) {
     setParams("jobs", kept);
     renderJobs(main, new URLSearchParams(kept)).then(() => {
       main.querySelector(`#jobs-table button[data-sort="${field}"]`)?.focus(); // keyboard users stay on the header
+    }).catch((failure) => {
+      main.insertAdjacentHTML("afterbegin", `<p class="error" role="alert">${esc(failure.message)}</p>`);
     });
   });
   more.addEventListener("click", () => load().catch((failure) => {
