@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from selenium.webdriver.common.by import By
 
@@ -158,3 +160,26 @@ def test_the_month_forecast_is_the_apis(live: Live, driver) -> None:
     assert text(driver, "#forecast-high") == usd(forecast["interval_high"])
     assert text(driver, "#forecast-method") == forecast["method"]
     assert text(driver, "#forecast").startswith("January 2026: ")
+
+
+def test_energy_carbon_and_idle_cost_by_team_and_model_are_the_apis(live: Live, driver) -> None:
+    from tests.browser.test_jobs_explore import cells
+
+    headers = live.token(ADMIN_EMAIL, ADMIN_PASSWORD)
+    window = {"start": "2026-01-01", "end": END}
+    teams = live.api("analytics/cost", headers, **window, group_by="team")
+    models = live.api("analytics/cost", headers, **window, group_by="model", limit=8)
+    totals = teams["totals"]
+    assert 0 < Decimal(totals["energy_measured_kwh"]) < Decimal(totals["energy_kwh"])  # both kinds in the demo
+
+    def figures(row: dict) -> list[str]:
+        return [gpu_hours(row["energy_kwh"]), gpu_hours(row["energy_measured_kwh"]), gpu_hours(row["co2e_kg"]),
+                gpu_hours(row["co2e_measured_kg"]), gpu_hours(row["idle_gpu_hours"]), usd(row["idle_cost"])]
+
+    overview(driver, live.base, ADMIN_EMAIL, ADMIN_PASSWORD, DEMO)
+    assert cells(driver, "energy-teams") == [[r["group"]["team"], *figures(r)] for r in teams["rows"]]
+    assert cells(driver, "energy-models") == [
+        ["Other models" if r["other"] else r["group"]["model"] or "(no model)", *figures(r)] for r in models["rows"]]
+    footer = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "#energy-teams tfoot td")]
+    assert footer == figures(totals)
+    assert "measure=co2e_kg" in driver.find_element(By.ID, "energy-explore").get_attribute("href")

@@ -67,11 +67,37 @@ function skeleton(state) {
         <p class="muted small">Cost of jobs that failed, were cancelled or preempted.</p>
         <div class="chart" id="chart-waste"></div></section>
     </div>
+    <section class="panel wide" aria-labelledby="energy-title">
+      <div class="panel-head"><h2 id="energy-title">Energy, carbon and idle cost</h2>
+        <a href="#/explore?group_by=team&measure=co2e_kg" id="energy-explore">Explore energy</a></div>
+      <p class="muted small">Measured where the job reported its energy, estimated otherwise (docs/energy.md); the
+        measured part is shown beside each figure. Idle: GPU time held without work, for jobs that report their
+        utilisation.</p>
+      <div id="energy"></div>
+    </section>
     <section class="panel wide">
       <h2>Unpriced GPU-hours by provider and GPU type</h2>
       <p class="muted small">GPU time no rate prices: it adds nothing to the costs above until a rate covers it.</p>
       <div id="unpriced"></div>
     </section>`;
+}
+
+const ENERGY_COLUMNS = [
+  ["energy_kwh", "Energy (kWh)", hours], ["energy_measured_kwh", "of it measured", hours],
+  ["co2e_kg", "Carbon (kg CO2e)", hours], ["co2e_measured_kg", "of it measured", hours],
+  ["idle_gpu_hours", "Idle GPU-hours", hours], ["idle_cost", "Idle cost (USD)", money],
+];
+
+/** Energy figures by team and by model, from answers the page already has: every figure a field of them. */
+function energyTables(teams, models, totals) {
+  const table = (id, label, rows, nameOf) => `<div class="table-wrap"><table id="${id}">
+    <thead><tr><th scope="col">${label}</th>${ENERGY_COLUMNS.map(([, h]) => `<th scope="col" class="num">${h}</th>`).join("")}</tr></thead>
+    <tbody>${rows.map((r) => `<tr><td>${esc(nameOf(r))}</td>${ENERGY_COLUMNS.map(([k, , show]) =>
+      `<td class="num">${show(r[k])}</td>`).join("")}</tr>`).join("")}</tbody>
+    <tfoot><tr><th scope="row">All</th>${ENERGY_COLUMNS.map(([k, , show]) => `<td class="num">${show(totals[k])}</td>`).join("")}</tr></tfoot>
+  </table></div>`;
+  return table("energy-teams", "Team", teams.rows, (r) => r.group.team)
+    + table("energy-models", "Model", models.rows, (r) => (r.other ? "Other models" : r.group.model ?? "(no model)"));
 }
 
 function showTotals(totals, previous, prevWindow) {
@@ -223,6 +249,7 @@ export async function renderOverview(main, params) {
   if (current.totals.job_count === 0 && isZero(current.totals.gpu_hours)) {
     charts.forEach((c) => placeholder(c, "No usage in this window."));
     document.getElementById("unpriced").innerHTML = '<p class="empty">No usage in this window.</p>';
+    document.getElementById("energy").innerHTML = '<p class="empty">No usage in this window.</p>';
     await showEmpty(state, document.getElementById("empty"));
     main.dataset.loaded = "empty";
     return;
@@ -236,6 +263,7 @@ export async function renderOverview(main, params) {
   ]);
   if (mine !== generation) return;
   document.getElementById("unpriced").innerHTML = unpricedTable(gpus);
+  document.getElementById("energy").innerHTML = energyTables(teams, models, current.totals);
 
   const drawing = [];
   const [spendTraces, spendLayout, spendSummary] = spendChart(overTime, step);
