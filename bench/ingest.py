@@ -1,26 +1,35 @@
-"""Bulk ingest throughput on PostgreSQL: the database's limit against the real server over HTTP, NDJSON and JSON.
+"""Bulk ingest throughput: the database's limit against the real server over HTTP (NDJSON and JSON batches), new
+jobs and the same jobs sent again, on PostgreSQL and on SQLite.
 
 For each N of `--jobs`, the same seeded synthetic jobs (`synthetic.py`: 50 teams, 200 models, 8 GPU types, 5
-providers, a year of start times, ~2 cost snapshots a job) are written four ways, each into a scratch database
-of its own (created, migrated with the real migrations, dropped), after a CHECKPOINT:
+providers, a year of start times, ~2 cost snapshots a job) are written several ways, each into a database of its
+own (PostgreSQL: a scratch database created, migrated with the real migrations, dropped, after a CHECKPOINT;
+SQLite: a new file, migrated, after a WAL checkpoint):
 
-  (a) the limit: raw asyncpg, no HTTP. The rows the service writes (jobs, cost snapshots, the three daily
-      rollups) are computed in Python before the clock starts, with the service's own costing and hashing; the
-      clock covers only the database work: per 10,000 jobs (the service's chunk), one transaction of COPY into
-      temporary tables, `INSERT … ON CONFLICT DO NOTHING RETURNING`, one rollup upsert per grain, the snapshot
-      insert (`synthetic.RawWriter`), on a connection with PostgreSQL's default `plan_cache_mode`;
-  (a') the same rows on a connection with `plan_cache_mode=force_custom_plan`, as the app's connections have it;
-  (b) the server (`jobcost serve`, a subprocess, one uvicorn process) over loopback HTTP with NDJSON: all N
-      jobs in ONE streamed request (`Content-Type: application/x-ndjson`, chunked), the body encoded before
-      the clock starts;
-  (c) the same server with JSON batches of `--batch` (10,000) jobs, one request after the other.
+  (a) the limit, no HTTP. The rows the service writes (jobs, cost snapshots, every rollup grain, the energy
+      figures) are computed in Python before the clock starts, with the service's own costing, energy figures and
+      hashing; the clock covers only the database work, per 10,000 jobs (the service's chunk) in one transaction.
+      PostgreSQL: raw asyncpg COPY into temporary tables, `INSERT … ON CONFLICT DO NOTHING RETURNING`, one rollup
+      upsert per grain, the snapshot insert (`synthetic.RawWriter`), PostgreSQL's default `plan_cache_mode`.
+      SQLite: the standard library's `sqlite3` `executemany` of the same rows and the same set-based statements
+      (`ingest_sqlite.SqliteRawWriter`).
+  (a') (`--custom-plans`, PostgreSQL) the same rows with `plan_cache_mode=force_custom_plan`.
+  (b) the server (`jobcost serve`, a subprocess, one uvicorn process) over loopback HTTP with NDJSON: all N jobs in
+      ONE streamed request (`Content-Type: application/x-ndjson`, chunked), the body encoded before the clock
+      starts; then (b again) the very same body once more to the same server and database (every job unchanged).
+  (c) the same with JSON batches of `--batch` (10,000) jobs, one request after the other; then (c again).
 
-Prints jobs/s, each as a ratio to (a); the time of each step of (a); the CPU time of the server process and of
-the PostgreSQL backends during each; the server's peak RSS (VmHWM of the serving process) for (b) and (c); the
-rows written (the same every way); the targets as ratios; the machine and PostgreSQL settings. `--profile` adds a
-cProfile of the server-side ingest of 10,000 jobs (in-process ASGI, JSON and NDJSON).
+Every way must leave the same rows: a fingerprint of each table (`ingest_rows`: every column but generated ids and
+clocks) of (b) and (c) is compared with (a)'s, and a mismatch is printed with the first differing stored row.
 
-    .venv/bin/python bench/ingest.py [--jobs 100000,1000000] [--batch 10000] [--seed 7] [--profile]
+Prints jobs/s, each as a ratio to (a) of its database; the time of each step of (a); the CPU time of the server
+process and of the PostgreSQL backends during each (SQLite runs inside the server); the server's VmRSS, sampled
+every 50 ms during each HTTP measurement (its maximum; VmHWM shows the start-up peak, not the run); the targets as
+ratios (issue 17); the machine and PostgreSQL settings. `--profile` adds a cProfile of the server-side ingest of
+10,000 jobs (in-process ASGI, JSON and NDJSON, PostgreSQL).
+
+    .venv/bin/python bench/ingest.py [--jobs 100000,1000000] [--databases postgresql,sqlite] [--batch 10000]
+                                     [--seed 7] [--custom-plans] [--profile]
                                      [--pg-url postgresql+asyncpg://postgres@127.0.0.1:5432/test]
 
 The machine is shared with other work: compare the ratios of one run, not absolute figures across runs.
@@ -30,47 +39,76 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
-import linecache
-import pstats
+import contextlib
+import sqlite3
+import tempfile
 import time
-from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 import httpx
+import ingest_profile
+import ingest_rows as rows_of
+import ingest_sqlite as lite
 import synthetic as s
 
+from app.db import migrate
+
 INGEST = "/api/v1/admin/ingest/jobs"
-TARGET_NDJSON_SHARE = 0.5  # (b) at least half of (a)
-TARGET_RSS_GROWTH = 1.5  # server peak RSS at the largest N at most 1.5 × that at the smallest
-_ROW_COUNTS = {
-    "jobs": "SELECT count(*) FROM jobs",
-    "snapshots": "SELECT count(*) FROM cost_snapshots",
-    "team cells": "SELECT count(*) FROM daily_team_costs",
-    "model cells": "SELECT count(*) FROM daily_model_costs",
-    "usage cells": "SELECT count(*) FROM daily_usage_costs",
+TARGET_HTTP_SHARE = 0.7  # (b) and (c) at least 0.7 × (a)
+TARGET_RESEND = 2.0  # identical jobs sent again at least 2 × the rate of new ones
+TARGET_RSS_GROWTH = 1.5  # server VmRSS (sampled max) at the largest N at most 1.5 × that at the smallest
+_COST_SUMS = {
     "snapshot µUSD": "SELECT sum(cost_micros) FROM cost_snapshots",
     "rollup µUSD": "SELECT sum(cost_hi) * 1000000 + sum(cost_lo) FROM daily_usage_costs",
 }
+POSTGRESQL, SQLITE = "PostgreSQL", "SQLite"
 
 
 @dataclass(slots=True)
 class Measure:
-    """One timed write of N jobs: seconds, and for the HTTP ones the server's memory."""
+    """One timed write of N jobs: seconds, what it left in its database, for the HTTP ones the server's memory."""
 
     seconds: float
-    rows: dict[str, int]
+    written: rows_of.Written | None = None
+    costs_agree: bool | None = None
     steps: dict[str, float] | None = None
     rss_start_mib: float | None = None
-    peak_rss_mib: float | None = None
+    rss_max_mib: float | None = None
     server_cpu_seconds: float | None = None
-    database_cpu_seconds: float = 0.0
+    database_cpu_seconds: float | None = None
 
 
-async def _checkpoint(url: str) -> None:
-    """Flush what earlier measurements left dirty, so each starts from the same place."""
+@dataclass(slots=True)
+class Database:
+    """A fresh, migrated database of one kind: its SQLAlchemy URL, and its file on SQLite."""
+
+    kind: str
+    url: str
+    path: Path | None = None
+
+
+@contextlib.asynccontextmanager
+async def fresh_database(kind: str, pg_url: str) -> AsyncIterator[Database]:
+    if kind == POSTGRESQL:
+        async with s.scratch_database(pg_url) as url:
+            yield Database(kind, url)
+        return
+    with tempfile.TemporaryDirectory(prefix="jobcost-bench-", dir="/var/tmp") as tmp:
+        path = Path(tmp) / "bench.db"
+        url = lite.sqlite_url(path)
+        await asyncio.to_thread(migrate.upgrade, url)
+        yield Database(kind, url, path)
+
+
+async def _checkpoint(db: Database | str) -> None:
+    """Flush what earlier measurements left dirty (PostgreSQL: CHECKPOINT; SQLite: the WAL into the file)."""
+    if isinstance(db, Database) and db.path is not None:
+        lite.checkpoint(db.path)
+        return
+    url = db.url if isinstance(db, Database) else db
     connection = await asyncpg.connect(s.asyncpg_dsn(url))
     try:
         await connection.execute("CHECKPOINT")
@@ -78,31 +116,53 @@ async def _checkpoint(url: str) -> None:
         await connection.close()
 
 
-async def _rows(url: str) -> dict[str, int]:
-    connection = await asyncpg.connect(s.asyncpg_dsn(url))
+async def _database_cpu(db: Database) -> float | None:
+    return None if db.path is not None else await s.backends_cpu_seconds(db.url)
+
+
+async def left_in(db: Database) -> tuple[rows_of.Written, bool]:
+    """The fingerprints of what a measurement wrote, and whether the snapshots' cost equals the rollups'."""
+    if db.path is not None:
+        with contextlib.closing(sqlite3.connect(db.path)) as connection:
+            sums = [connection.execute(sql).fetchone()[0] for sql in _COST_SUMS.values()]
+        return await asyncio.to_thread(rows_of.written_sqlite, str(db.path)), sums[0] == sums[1]
+    connection = await asyncpg.connect(s.asyncpg_dsn(db.url))
     try:
-        return {name: int(await connection.fetchval(sql) or 0) for name, sql in _ROW_COUNTS.items()}
+        sums = [await connection.fetchval(sql) for sql in _COST_SUMS.values()]
     finally:
         await connection.close()
+    return await rows_of.written_postgresql(db.url), sums[0] == sums[1]
 
 
-async def raw_limit(pg_url: str, n: int, batches: list[s.Batch], context: s.RowContext,
-                    plan_cache_mode: str) -> Measure:
-    """(a): the rows computed beforehand (`batches`, for the teams of `context`); only the COPY-and-merge timed."""
-    async with s.scratch_database(pg_url) as url:
-        await s.row_context(url, like=context)
-        await _checkpoint(url)
-        async with s.RawWriter.connect(url, plan_cache_mode) as writer:
-            database_cpu = await s.backends_cpu_seconds(url)
-            started = time.perf_counter()
-            written = 0
-            for batch in batches:
-                written += await writer.write(batch)
-            seconds = time.perf_counter() - started
-            database_cpu = await s.backends_cpu_seconds(url) - database_cpu
+async def raw_limit(kind: str, pg_url: str, n: int, batches: list[s.Batch], context: s.RowContext,
+                    plan_cache_mode: str = "auto") -> Measure:
+    """(a): the rows computed beforehand (`batches`, for the teams of `context`); only the database work timed."""
+    async with fresh_database(kind, pg_url) as db:
+        await s.row_context(db.url, like=context)
+        await _checkpoint(db)
+        database_cpu = await _database_cpu(db)
+        if db.path is not None:
+            writer = lite.SqliteRawWriter(db.path)
+            try:
+                started = time.perf_counter()
+                written = sum(writer.write(batch) for batch in batches)
+                seconds = time.perf_counter() - started
+            finally:
+                writer.close()
+            steps = writer.seconds
+        else:
+            async with s.RawWriter.connect(db.url, plan_cache_mode) as raw:
+                started = time.perf_counter()
+                written = 0
+                for batch in batches:
+                    written += await raw.write(batch)
+                seconds = time.perf_counter() - started
+                database_cpu = await s.backends_cpu_seconds(db.url) - database_cpu
+            steps = raw.seconds
         if written != n:
-            raise SystemExit(f"(a): {written:,} jobs inserted, expected {n:,}")
-        return Measure(seconds, await _rows(url), writer.seconds, database_cpu_seconds=database_cpu)
+            raise SystemExit(f"(a) {kind}: {written:,} jobs inserted, expected {n:,}")
+        left, agree = await left_in(db)
+        return Measure(seconds, left, agree, steps, database_cpu_seconds=database_cpu)
 
 
 async def precomputed(pg_url: str, n: int, seed: int) -> tuple[list[s.Batch], s.RowContext]:
@@ -115,30 +175,47 @@ async def precomputed(pg_url: str, n: int, seed: int) -> tuple[list[s.Batch], s.
     return batches, context
 
 
-async def _served(pg_url: str, send: Callable[[httpx.AsyncClient, dict[str, str]], AsyncIterator[dict]],
-                  n: int, label: str) -> Measure:
-    """Run `send` against a fresh server on a fresh database; time it, check every job was created."""
-    async with s.scratch_database(pg_url) as url:
-        await s.create_users(url)
-        await _checkpoint(url)
-        async with s.Server(url) as server, httpx.AsyncClient(
+Send = Callable[[httpx.AsyncClient, dict[str, str]], AsyncIterator[dict]]
+
+
+async def _timed(server: s.Server, db: Database, client: httpx.AsyncClient, headers: dict[str, str], send: Send,
+                 n: int, label: str, expect: str) -> Measure:
+    """One sending of all `n` jobs by `send`, timed, with the server's VmRSS sampled; every job must be reported
+    `expect` ("created" or "unchanged")."""
+    rss_start, cpu_start = server.rss_mib(), server.cpu_seconds()
+    database_cpu = await _database_cpu(db)
+    counted = 0
+    with server.sample_rss() as rss:
+        started = time.perf_counter()
+        async for report in send(client, headers):
+            counted += report[expect]
+            others = {k: report[k] for k in ("created", "updated", "unchanged", "failed") if k != expect}
+            if any(others.values()):
+                raise SystemExit(f"{label}: unexpected report {str(report)[:300]}")
+        seconds = time.perf_counter() - started
+    cpu = server.cpu_seconds() - cpu_start
+    if database_cpu is not None:
+        database_cpu = await s.backends_cpu_seconds(db.url) - database_cpu
+    if counted != n:
+        raise SystemExit(f"{label}: {counted:,} jobs {expect}, expected {n:,}")
+    return Measure(seconds, rss_start_mib=rss_start, rss_max_mib=rss.max_mib, server_cpu_seconds=cpu,
+                   database_cpu_seconds=database_cpu)
+
+
+async def served(kind: str, pg_url: str, send: Send, n: int, label: str) -> tuple[Measure, Measure]:
+    """Run `send` against a fresh server on a fresh database (every job new), then once more (every job
+    unchanged); returns both measurements, the first with the rows it left."""
+    async with fresh_database(kind, pg_url) as db:
+        await s.create_users(db.url)
+        await _checkpoint(db)
+        async with s.Server(db.url) as server, httpx.AsyncClient(
                 base_url=server.base_url, timeout=httpx.Timeout(None)) as client:
             headers = await s.bearer(client, s.ADMIN)
-            rss_start, cpu_start = server.rss_mib(), server.cpu_seconds()
-            database_cpu = await s.backends_cpu_seconds(url)
-            created = 0
-            started = time.perf_counter()
-            async for report in send(client, headers):
-                created += report["created"]
-                if report["failed"] or report["updated"] or report["unchanged"]:
-                    raise SystemExit(f"{label}: unexpected report {str(report)[:300]}")
-            seconds = time.perf_counter() - started
-            peak, cpu = server.peak_rss_mib(), server.cpu_seconds() - cpu_start
-            database_cpu = await s.backends_cpu_seconds(url) - database_cpu
-        if created != n:
-            raise SystemExit(f"{label}: {created:,} jobs created, expected {n:,}")
-        return Measure(seconds, await _rows(url), rss_start_mib=rss_start, peak_rss_mib=peak,
-                       server_cpu_seconds=cpu, database_cpu_seconds=database_cpu)
+            new = await _timed(server, db, client, headers, send, n, label, "created")
+            new.written, new.costs_agree = await left_in(db)
+            await _checkpoint(db)
+            again = await _timed(server, db, client, headers, send, n, f"{label} again", "unchanged")
+    return new, again
 
 
 async def _answer(response: httpx.Response, label: str) -> dict:
@@ -147,10 +224,8 @@ async def _answer(response: httpx.Response, label: str) -> dict:
     return response.json()
 
 
-async def ndjson_stream(pg_url: str, n: int, seed: int) -> Measure:
+def ndjson_sender(blocks: list[bytes]) -> Send:
     """(b): one request streaming every job as NDJSON (blocks of 1,000 lines, encoded beforehand)."""
-    blocks = s.ndjson_blocks(s.job_records(n, seed))
-
     async def send(client: httpx.AsyncClient, headers: dict[str, str]) -> AsyncIterator[dict]:
         async def body() -> AsyncIterator[bytes]:
             for block in blocks:
@@ -158,170 +233,159 @@ async def ndjson_stream(pg_url: str, n: int, seed: int) -> Measure:
         response = await client.post(INGEST, content=body(),
                                      headers={**headers, "Content-Type": "application/x-ndjson"})
         yield await _answer(response, "(b) NDJSON")
+    return send
 
-    return await _served(pg_url, send, n, "(b) NDJSON")
 
-
-async def json_batches(pg_url: str, n: int, seed: int, size: int) -> Measure:
+def json_sender(bodies: list[bytes]) -> Send:
     """(c): JSON bodies of `size` jobs (encoded beforehand), one request after the other."""
-    bodies = s.json_batches(s.job_records(n, seed), size)
-
     async def send(client: httpx.AsyncClient, headers: dict[str, str]) -> AsyncIterator[dict]:
         for body in bodies:
             response = await client.post(INGEST, content=body,
                                          headers={**headers, "Content-Type": "application/json"})
             yield await _answer(response, "(c) JSON")
-
-    return await _served(pg_url, send, n, "(c) JSON")
+    return send
 
 
 def _line(label: str, n: int, m: Measure, limit: Measure | None) -> str:
     rate = n / m.seconds
-    text = f"  {label:24s} {n:>10,} jobs in {m.seconds:7.1f} s {rate:>9,.0f} jobs/s"
-    text += f"  {limit.seconds / m.seconds:6.1%} of (a)" if limit is not None else " " * 15
-    cpu = [f"PostgreSQL {m.database_cpu_seconds:.1f} s ({m.database_cpu_seconds / m.seconds:.0%})"]
+    text = f"  {label:26s} {n:>10,} jobs in {m.seconds:7.1f} s {rate:>9,.0f} jobs/s"
+    text += f"  {limit.seconds / m.seconds:5.2f}x (a)" if limit is not None else " " * 11
+    cpu = []
     if m.server_cpu_seconds is not None:
-        cpu.insert(0, f"server {m.server_cpu_seconds:.1f} s ({m.server_cpu_seconds / m.seconds:.0%})")
+        cpu.append(f"server {m.server_cpu_seconds:.1f} s ({m.server_cpu_seconds / m.seconds:.0%})")
+    if m.database_cpu_seconds is not None:
+        cpu.append(f"PostgreSQL {m.database_cpu_seconds:.1f} s ({m.database_cpu_seconds / m.seconds:.0%})")
     text += "  CPU: " + ", ".join(cpu)
-    if m.peak_rss_mib is not None:
-        text += f"\n  {'':24s} server RSS {m.rss_start_mib:.0f} MiB at start, peak {m.peak_rss_mib:.0f} MiB"
+    if m.rss_max_mib is not None:
+        text += f"  VmRSS {m.rss_start_mib:.0f} -> max {m.rss_max_mib:.0f} MiB"
     return text
 
 
-async def measure(pg_url: str, n: int, seed: int, size: int) -> dict[str, Measure]:
-    print(f"  N = {n:,}")
-    batches, context = await precomputed(pg_url, n, seed)
-    results = {"a": await raw_limit(pg_url, n, batches, context, "auto")}
-    print(_line("(a) raw COPY + merge", n, results["a"], None))
-    _print_steps("(a)", results["a"])
-    results["a'"] = await raw_limit(pg_url, n, batches, context, "force_custom_plan")
-    del batches
-    print(_line("(a') (a), custom plans", n, results["a'"], results["a"]))
-    _print_steps("(a')", results["a'"])
-    results["b"] = await ndjson_stream(pg_url, n, seed)
-    print(_line("(b) HTTP NDJSON, 1 req", n, results["b"], results["a"]))
-    results["c"] = await json_batches(pg_url, n, seed, size)
-    print(_line(f"(c) HTTP JSON, {size:,}/req", n, results["c"], results["a"]))
-    rows = results["a"].rows
-    same = all(m.rows == rows for m in results.values())
-    print("    rows written: " + ", ".join(f"{name} {value:,}" for name, value in rows.items() if "µUSD" not in name)
-          + f"; cost in snapshots = cost in rollups: {rows['snapshot µUSD'] == rows['rollup µUSD']}; "
-            f"the same in (a), (a'), (b), (c): {same}")
-    return results
-
-
 def _print_steps(label: str, m: Measure) -> None:
-    print(f"    {label} time by step: " + ", ".join(f"{name} {seconds / m.seconds:.0%}"
+    total = sum((m.steps or {}).values()) or 1.0
+    print(f"    {label} time by step: " + ", ".join(f"{name} {seconds / total:.0%}"
                                               for name, seconds in (m.steps or {}).items()))
 
 
-def targets(results: dict[int, dict[str, Measure]]) -> None:
-    print("targets (ratios from this run)")
-    for n, r in results.items():
-        share, custom_plans = r["a"].seconds / r["b"].seconds, r["a'"]
-        print(f"  N = {n:>10,}: (b) NDJSON / (a) = {share:6.1%}  (target >= {TARGET_NDJSON_SHARE:.0%}: "
-              f"{'met' if share >= TARGET_NDJSON_SHARE else 'MISSED'});  (c) JSON / (a) = "
-              f"{r['a'].seconds / r['c'].seconds:6.1%};  (b) / (a') = {custom_plans.seconds / r['b'].seconds:6.1%}")
-    if len(results) > 1:
-        small, large = min(results), max(results)
-        for key, name in (("b", "(b) NDJSON"), ("c", "(c) JSON")):
-            growth = results[large][key].peak_rss_mib / results[small][key].peak_rss_mib
-            print(f"  {name:11s} server peak RSS at {large:,} / at {small:,} = {growth:4.2f}x  (target <= "
-                  f"{TARGET_RSS_GROWTH}x: {'met' if growth <= TARGET_RSS_GROWTH else 'MISSED'})")
+async def measure(kind: str, pg_url: str, n: int, size: int, limits: dict[str, Measure],
+                  bodies: tuple[list[bytes], list[bytes]]) -> dict[str, Measure]:
+    """The HTTP ways of one database kind for `n` jobs, against its (a) (and (a')) in `limits`."""
+    print(f"  {kind}, N = {n:,}")
+    results = dict(limits)
+    print(_line("(a) raw " + ("COPY + merge" if kind == POSTGRESQL else "executemany"), n, results["a"], None))
+    _print_steps("(a)", results["a"])
+    if "a'" in results:
+        print(_line("(a') (a), custom plans", n, results["a'"], results["a"]))
+    for key, label, send in (("b", "(b) HTTP NDJSON, 1 req", ndjson_sender(bodies[0])),
+                             ("c", f"(c) HTTP JSON, {size:,}/req", json_sender(bodies[1]))):
+        results[key], results[key + "2"] = await served(kind, pg_url, send, n, label.split(",")[0])
+        print(_line(label, n, results[key], results["a"]))
+        print(_line(label.split(",")[0] + ", again", n, results[key + "2"], results["a"])
+              + f"  {results[key].seconds / results[key + '2'].seconds:4.2f}x new")
+    limit = results["a"].written
+    if limit is None:
+        raise SystemExit(f"(a) {kind}: nothing read back")
+    counts = ", ".join(f"{table} {count:,}" for table, (count, _) in limit.fingerprints.items())
+    print(f"    rows written: {counts}")
+    for key, m in results.items():
+        if m.written is None:
+            continue
+        differences = limit.differences(m.written) if key != "a" else []
+        print(f"    ({key}) cost in snapshots = cost in rollups: {m.costs_agree}; every table as (a)'s: "
+              + ("yes" if not differences else "NO: " + " | ".join(differences)))
+    return results
 
 
-# --- where the server's Python time goes ---------------------------------------------------------------------
+def targets(results: dict[str, dict[int, dict[str, Measure]]]) -> None:
+    print("targets (issue 17; ratios from this run)")
 
-def _area(filename: str, name: str = "") -> str:
-    """A profile entry's module, shortened: `app/ingestion/costing.py`, `fractions.py`, `asyncpg`, …"""
-    if filename == "~":
-        return "(waiting: epoll, database and network)" if "poll" in name else "(built-in functions)"
-    for marker in ("/backend/app/", "/site-packages/"):
-        if marker in filename:
-            rest = filename.split(marker, 1)[1]
-            return ("app/" + rest) if marker == "/backend/app/" else rest.split("/", 1)[0]
-    return filename.rsplit("/", 1)[-1] if filename.startswith("/") else filename
+    def verdict(met: bool) -> str:
+        return "met" if met else "MISSED"
 
-
-def _is_async(filename: str, line: int) -> bool:
-    """Whether the function defined at `filename:line` is a coroutine (cProfile counts each resumption of one as a
-    call, so its cumulative time is not meaningful). A decorated function's line is its first decorator's."""
-    for number in range(line, line + 50):
-        text = linecache.getline(filename, number).lstrip()
-        if text.startswith(("def ", "async def ")):
-            return text.startswith("async def ")
-    return False
-
-
-def _print_profile(profile: cProfile.Profile, label: str, seconds: float, top: int) -> None:
-    stats = pstats.Stats(profile)
-    total = sum(entry[2] for entry in stats.stats.values())  # type: ignore[attr-defined]
-    by_area: dict[str, float] = defaultdict(float)
-    for (filename, _, name), entry in stats.stats.items():  # type: ignore[attr-defined]
-        by_area[_area(filename, name)] += entry[2]
-    print(f"  {label}: {seconds:.2f} s under the profiler; own time by module (top {top}):")
-    for area, own in sorted(by_area.items(), key=lambda item: -item[1])[:top]:
-        print(f"    {own:6.2f} s {own / total:6.1%}  {area}")
-    entries = stats.stats.items()  # type: ignore[attr-defined]
-    print(f"  {label}: functions by own time (top {top}):")
-    for (filename, line, name), (_, calls, own, cumulative, _) in sorted(entries, key=lambda e: -e[1][2])[:top]:
-        print(f"    {own:6.2f} s own {cumulative:6.2f} s cum {calls:>9,} calls  {_area(filename, name)}:{line} {name}")
-    print(f"  {label}: jobcost's plain (not async) functions by cumulative time (top {top}):")
-    ours = [e for e in entries if "/backend/app/" in e[0][0] and not _is_async(e[0][0], e[0][1])]
-    for (filename, line, name), (_, calls, own, cumulative, _) in sorted(ours, key=lambda e: -e[1][3])[:top]:
-        print(f"    {cumulative:6.2f} s cum {own:6.2f} s own {calls:>9,} calls  {_area(filename)}:{line} {name}")
+    for kind, by_n in results.items():
+        for n, r in by_n.items():
+            parts = []
+            for key, name in (("b", "(b) NDJSON"), ("c", "(c) JSON")):
+                share = r["a"].seconds / r[key].seconds
+                parts.append(f"{name} / (a) = {share:4.2f}x ({verdict(share >= TARGET_HTTP_SHARE)})")
+            for key, name in (("b", "(b)"), ("c", "(c)")):
+                again = r[key].seconds / r[key + "2"].seconds
+                parts.append(f"{name} again / new = {again:4.2f}x ({verdict(again >= TARGET_RESEND)})")
+            print(f"  {kind:10s} N = {n:>9,}: " + ";  ".join(parts))
+        if len(by_n) > 1:
+            small, large = min(by_n), max(by_n)
+            for key, name in (("b", "(b) NDJSON"), ("c", "(c) JSON")):
+                peaks = [max(by_n[size][key].rss_max_mib or 0, by_n[size][key + "2"].rss_max_mib or 0)
+                         for size in (small, large)]
+                growth = peaks[1] / peaks[0]
+                print(f"  {kind:10s} {name:10s} server VmRSS max at {large:,} / at {small:,} = {peaks[1]:.0f} / "
+                      f"{peaks[0]:.0f} MiB = {growth:4.2f}x  ({verdict(growth <= TARGET_RSS_GROWTH)})")
+    print(f"  targets: (b), (c) >= {TARGET_HTTP_SHARE}x (a); again >= {TARGET_RESEND}x new; VmRSS at the largest N "
+          f"<= {TARGET_RSS_GROWTH}x at the smallest")
 
 
-async def profile_server(pg_url: str, seed: int, n: int = 10_000, top: int = 15) -> None:
-    """cProfile of the app answering one JSON batch of `n` jobs, then the next `n` as one NDJSON body, in-process
-    (httpx ASGITransport: the same app and database, no sockets), each into an empty scratch database."""
-    from app.main import create_app
+async def measure_n(pg_url: str, n: int, seed: int, size: int, kinds: list[str],
+                    custom_plans: bool) -> dict[str, dict[str, Measure]]:
+    """Every database kind of `kinds` for `n` jobs: the rows for (a) computed once, the HTTP bodies encoded once."""
+    print(f"N = {n:,}")
+    batches, context = await precomputed(pg_url, n, seed)
+    limits: dict[str, dict[str, Measure]] = {}
+    if POSTGRESQL in kinds:
+        limits[POSTGRESQL] = {"a": await raw_limit(POSTGRESQL, pg_url, n, batches, context)}
+        if custom_plans:
+            limits[POSTGRESQL]["a'"] = await raw_limit(POSTGRESQL, pg_url, n, batches, context, "force_custom_plan")
+    if SQLITE in kinds:
+        with tempfile.TemporaryDirectory() as tmp:
+            converted = lite.sqlite_batches(batches, lite.sqlite_url(Path(tmp) / "dialect.db"))
+        del batches
+        limits[SQLITE] = {"a": await raw_limit(SQLITE, pg_url, n, converted, context)}
+        del converted
+    else:
+        del batches
+    records = list(s.job_records(n, seed))
+    bodies = (s.ndjson_blocks(records), s.json_batches(records, size))
+    del records
+    out = {}
+    for kind in kinds:
+        out[kind] = await measure(kind, pg_url, n, size, limits[kind], bodies)
+    return out
 
-    print(f"profile: the server-side ingest of {n:,} jobs (in-process ASGI, cProfile)")
-    for label, content_type, body in (
-            ("JSON batch", "application/json", s.json_batches(s.job_records(n, seed), n)[0]),
-            ("NDJSON body", "application/x-ndjson", b"".join(s.ndjson_blocks(s.job_records(n, seed))))):
-        async with s.scratch_database(pg_url) as url:
-            await s.create_users(url)
-            app = create_app(s.bench_settings(url))
-            async with app.router.lifespan_context(app), httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=600) as client:
-                headers = {**await s.bearer(client, s.ADMIN), "Content-Type": content_type}
-                profile = cProfile.Profile()
-                started = time.perf_counter()
-                profile.enable()
-                response = await client.post(INGEST, content=body, headers=headers)
-                profile.disable()
-                seconds = time.perf_counter() - started
-                report = await _answer(response, f"profile {label}")
-                if report["created"] != n:
-                    raise SystemExit(f"profile {label}: {report['created']} created")
-        _print_profile(profile, label, seconds, top)
 
-
-async def main(ns: list[int], seed: int, size: int, pg_url: str, profile: bool) -> None:
-    print(f"bulk ingest on PostgreSQL, {', '.join(f'{n:,}' for n in ns)} synthetic jobs (seed {seed}); "
-          "each measurement in its own scratch database, after a CHECKPOINT")
+async def main(ns: list[int], kinds: list[str], seed: int, size: int, pg_url: str, custom_plans: bool,
+               profile: bool) -> None:
+    print(f"bulk ingest on {' and '.join(kinds)}, {', '.join(f'{n:,}' for n in ns)} synthetic jobs (seed {seed}); "
+          "each measurement in a database of its own, after a checkpoint")
     for line in await s.machine_facts(pg_url):
         print(line)
+    print(f"SQLite {sqlite3.sqlite_version} (Python's sqlite3), the app's pragmas: journal_mode=WAL, "
+          "synchronous=NORMAL, foreign_keys=ON; files on the same disk as PostgreSQL's data")
     print(f"load average at start: {s.load_average()}")
-    results = {n: await measure(pg_url, n, seed, size) for n in ns}
+    results: dict[str, dict[int, dict[str, Measure]]] = {kind: {} for kind in kinds}
+    for n in ns:
+        for kind, measures in (await measure_n(pg_url, n, seed, size, kinds, custom_plans)).items():
+            results[kind][n] = measures
     targets(results)
     print(f"load average at end: {s.load_average()}")
     if profile:
-        await profile_server(pg_url, seed)
+        await ingest_profile.profile_server(pg_url, seed)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", default="100000,1000000", help="comma-separated job counts")
+    parser.add_argument("--databases", default="postgresql,sqlite", help="postgresql, sqlite or both")
     parser.add_argument("--batch", type=int, default=10_000, help="jobs per JSON request in (c)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--pg-url", default=s.DEFAULT_PG_URL)
+    parser.add_argument("--custom-plans", action="store_true",
+                        help="also (a'): (a) with plan_cache_mode=force_custom_plan (PostgreSQL)")
     parser.add_argument("--profile", action="store_true", help="also profile the server-side ingest of 10,000 jobs")
     args = parser.parse_args()
+    names = {"postgresql": POSTGRESQL, "sqlite": SQLITE}
+    chosen = [names[name.strip().lower()] for name in args.databases.split(",")]
     s.exit_on_sigterm()
     try:
-        asyncio.run(main([int(n) for n in args.jobs.split(",")], args.seed, args.batch, args.pg_url, args.profile))
+        asyncio.run(main([int(n) for n in args.jobs.split(",")], chosen, args.seed, args.batch, args.pg_url,
+                         args.custom_plans, args.profile))
     except KeyboardInterrupt:
         raise SystemExit("interrupted: scratch databases dropped, servers stopped") from None

@@ -11,7 +11,8 @@ For each N of `--jobs`, in ONE scratch database (created, migrated with the real
       (`POST /api/v1/admin/prices/recost`) and polled until its operation succeeds. Timed from the request to the
       operation's end; jobs recosted per second, as a ratio to (a)'s jobs/s.
 
-Prints both rates, their ratio, the server's RSS at start and peak (VmHWM) during the recost, the CPU time of the
+Prints both rates, their ratio, the server's RSS at start and its maximum during the recost (VmRSS sampled
+every 50 ms), the CPU time of the
 server and of PostgreSQL, the check that the rollups still equal the snapshots, and the targets (ratio >= 0.5 at
 the largest N; peak RSS at the largest N <= 1.5 x that at the smallest). `--profile` adds a cProfile of an
 in-process recost of the smallest N (where the server's Python time goes).
@@ -37,6 +38,7 @@ from typing import Any
 import asyncpg
 import httpx
 import ingest as ib
+import ingest_profile
 import synthetic as s
 from sqlalchemy import event
 
@@ -98,24 +100,24 @@ async def served_recost(url: str, chunk: int) -> Recost:
         headers = await s.bearer(client, s.ADMIN)
         rss_start, cpu_start = server.rss_mib(), server.cpu_seconds()
         database_cpu = await s.backends_cpu_seconds(url)
-        started = time.perf_counter()
-        response = await client.post(RECOST, headers=headers)
-        if response.status_code != 202:
-            raise SystemExit(f"(r): {response.status_code} {response.text[:500]}")
-        location = response.headers["Location"]
-        while True:
-            await asyncio.sleep(0.25)
-            operation = (await client.get(location, headers=headers)).json()
-            if operation["state"] != "running":
-                break
-        seconds = time.perf_counter() - started
-        peak, cpu = server.peak_rss_mib(), server.cpu_seconds() - cpu_start
+        with server.sample_rss() as rss:
+            started = time.perf_counter()
+            response = await client.post(RECOST, headers=headers)
+            if response.status_code != 202:
+                raise SystemExit(f"(r): {response.status_code} {response.text[:500]}")
+            location = response.headers["Location"]
+            while True:
+                await asyncio.sleep(0.25)
+                operation = (await client.get(location, headers=headers)).json()
+                if operation["state"] != "running":
+                    break
+            seconds = time.perf_counter() - started
+        peak, cpu = rss.max_mib, server.cpu_seconds() - cpu_start
         database_cpu = await s.backends_cpu_seconds(url) - database_cpu
     if operation["state"] != "succeeded":
         raise SystemExit(f"(r): the operation failed: {operation}\n{server.log_tail()}")
-    rows = await ib._rows(url)  # noqa: SLF001 - the same row counts as ingest.py prints
-    return Recost(seconds, operation["result"], rss_start, peak, cpu, database_cpu,
-                  rows["snapshot µUSD"] == rows["rollup µUSD"])
+    _, consistent = await ib.left_in(ib.Database(ib.POSTGRESQL, url))
+    return Recost(seconds, operation["result"], rss_start, peak, cpu, database_cpu, consistent)
 
 
 async def measure(pg_url: str, n: int, seed: int, chunk: int, profile: bool) -> tuple[ib.Measure, Recost]:
@@ -133,7 +135,7 @@ async def measure(pg_url: str, n: int, seed: int, chunk: int, profile: bool) -> 
         del batches
         if written != n:
             raise SystemExit(f"(a): {written:,} jobs inserted, expected {n:,}")
-        limit = ib.Measure(seconds, {}, writer.seconds, database_cpu_seconds=database_cpu)
+        limit = ib.Measure(seconds, steps=writer.seconds, database_cpu_seconds=database_cpu)
         print(ib._line("(a) raw COPY + merge", n, limit, None))  # noqa: SLF001
         await s.create_users(url)
         pairs = await change_rates(url)
@@ -151,7 +153,7 @@ async def measure(pg_url: str, n: int, seed: int, chunk: int, profile: bool) -> 
           f"{rate:>9,.0f} jobs/s  {ratio:5.3f}x (a)  CPU: server {recost.server_cpu_seconds:.1f} s "
           f"({recost.server_cpu_seconds / recost.seconds:.0%}), PostgreSQL {recost.database_cpu_seconds:.1f} s "
           f"({recost.database_cpu_seconds / recost.seconds:.0%})")
-    print(f"      server RSS {recost.rss_start_mib:.0f} MiB at start, peak {recost.peak_rss_mib:.0f} MiB; "
+    print(f"      server RSS {recost.rss_start_mib:.0f} MiB at start, max {recost.peak_rss_mib:.0f} MiB; "
           f"report {report}; cost in snapshots = cost in rollups: {recost.consistent}")
     return limit, recost
 
@@ -186,7 +188,7 @@ async def profile_recost(url: str, chunk: int, top: int = 15) -> None:
     finally:
         await engine.dispose()
     print(f"profile: in-process recost of {report.jobs_recosted:,} jobs")
-    ib._print_profile(profile, "recost", seconds, top)  # noqa: SLF001
+    ingest_profile.print_profile(profile, "recost", seconds, top)
     print("  recost: time in SQL statements (the database, as the client waits for it; COPY not included):")
     for name, spent in sorted(by_statement.items(), key=lambda item: -item[1])[:top]:
         print(f"    {spent:6.2f} s {spent / seconds:6.1%}  {name}")

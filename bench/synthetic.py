@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
@@ -300,9 +301,9 @@ _STAGING_DDL = (
 )
 _NEW_JOBS_SQL = (f"INSERT INTO jobs ({', '.join(JOB_COLUMNS)}) SELECT {', '.join(JOB_COLUMNS)} "  # noqa: S608
                  "FROM bench_staged_jobs ORDER BY job_id ON CONFLICT (job_id) DO NOTHING RETURNING id")
-_SNAPSHOTS_SQL = (f"INSERT INTO cost_snapshots ({', '.join(STORED_SNAPSHOT_COLUMNS)}) "  # noqa: S608 - names
+SNAPSHOTS_SQL = (f"INSERT INTO cost_snapshots ({', '.join(STORED_SNAPSHOT_COLUMNS)}) "  # noqa: S608 - names
                   f"SELECT {', '.join(STORED_SNAPSHOT_COLUMNS)} FROM bench_staged_snapshots")
-_ROLLUPS_SQL = tuple(_rollup_sql(table, keys, period) for table, keys, period in ROLLUP_GRAINS)
+ROLLUPS_SQL = tuple(_rollup_sql(table, keys, period) for table, keys, period in ROLLUP_GRAINS)
 
 
 class RawWriter:
@@ -351,11 +352,11 @@ class RawWriter:
                 with self._step("COPY snapshots"):
                     await connection.copy_records_to_table("bench_staged_snapshots", records=snapshots,
                                                            columns=SNAPSHOT_COLUMNS)
-                for (table, _, _), statement in zip(ROLLUP_GRAINS, _ROLLUPS_SQL, strict=True):
+                for (table, _, _), statement in zip(ROLLUP_GRAINS, ROLLUPS_SQL, strict=True):
                     with self._step(table):
                         await connection.execute(statement)
                 with self._step("insert snapshots"):
-                    await connection.execute(_SNAPSHOTS_SQL)
+                    await connection.execute(SNAPSHOTS_SQL)
         self.total += time.perf_counter() - started
         self.seconds["other"] = self.total - sum(v for k, v in self.seconds.items() if k != "other")
         return len(inserted)
@@ -613,8 +614,13 @@ class Server:
         return self.process.pid
 
     def peak_rss_mib(self) -> float:
-        """The server process's peak resident memory so far (VmHWM), MiB."""
+        """The server process's peak resident memory so far (VmHWM), MiB: mostly its start-up peak, since the
+        import of everything can touch more memory than an ingest keeps. `sample_rss` is what a run needs."""
         return _status_kib(self.pid, "VmHWM") / 1024
+
+    def sample_rss(self, interval: float = 0.05) -> RssSampler:
+        """A sampler of the server's VmRSS every `interval` seconds, for a `with` block (`.max_mib` after)."""
+        return RssSampler(self.pid, interval)
 
     def rss_mib(self) -> float:
         return _status_kib(self.pid, "VmRSS") / 1024
@@ -639,6 +645,41 @@ class Server:
         self.log.close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.log.name)
+
+
+class RssSampler:
+    """Polls `/proc/<pid>/status` VmRSS from a thread of its own every `interval` seconds while its `with` block
+    runs (the event loop of the benchmark may be busy sending), and keeps the largest value: the resident memory
+    of the process during a run, which VmHWM does not show once the start-up peak is higher."""
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        self.pid, self.interval = pid, interval
+        self.max_kib = 0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"rss-{pid}", daemon=True)
+
+    def _run(self) -> None:
+        while True:
+            with contextlib.suppress(FileNotFoundError, RuntimeError):
+                self.max_kib = max(self.max_kib, _status_kib(self.pid, "VmRSS"))
+                self.samples += 1
+            if self._stop.wait(self.interval):
+                return
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        with contextlib.suppress(FileNotFoundError, RuntimeError):  # one last sample, at the end
+            self.max_kib = max(self.max_kib, _status_kib(self.pid, "VmRSS"))
+
+    @property
+    def max_mib(self) -> float:
+        return self.max_kib / 1024
 
 
 async def bearer(client: httpx.AsyncClient, email: str) -> dict[str, str]:
