@@ -33,7 +33,8 @@ APP_TABLES = {"teams", "users", "team_members", "jobs", "cost_snapshots", "gpu_p
               "daily_team_costs", "daily_model_costs", "daily_usage_costs", "daily_status_costs", "daily_gpu_costs",
               "daily_team_status_costs", "daily_team_gpu_costs", "daily_team_model_costs",
               "monthly_team_model_costs", "operations", "name_aliases", "price_changes",
-              "budgets", "alert_events", "webhooks", "webhook_deliveries", "login_throttles"}
+              "budgets", "alert_events", "webhooks", "webhook_deliveries", "login_throttles",
+              "energy_coefficient_overrides", "energy_coefficient_changes"}
 
 
 @asynccontextmanager

@@ -24,6 +24,7 @@ from app.db.models.daily_cost import (
     DailyUsageCost,
     MonthlyTeamModelCost,
 )
+from app.db.models.energy import CoefficientKind, EnergyChange, EnergyOverride
 from app.db.models.gpu_price import AliasKind, GpuPrice, NameAlias, PriceChange, RateOrigin
 from app.db.models.job import CostSource, EnergySource, Job, JobStatus
 from app.db.models.login_throttle import LoginThrottle, ThrottleKind
@@ -42,6 +43,9 @@ __all__ = [
     "WebhookDelivery",
     "WebhookKind",
     "AliasKind",
+    "CoefficientKind",
+    "EnergyChange",
+    "EnergyOverride",
     "ApiToken",
     "CostSnapshot",
     "CostSource",
