@@ -1,4 +1,5 @@
-"""`jobcost energy list | recompute`: the coefficients in force, and recomputing stored jobs' energy figures.
+"""`jobcost energy list | set | unset | recompute`: the coefficients in force, the admins' overrides of them
+(`app.energy.overrides_cli`), and recomputing stored jobs' energy figures.
 
 `recompute` acts on the database directly (like `jobcost prices recost`), chunk by chunk, each chunk its own
 transaction, with a progress bar; `jobcost db upgrade` runs it for the jobs stored before the figures existed.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,6 +20,7 @@ from app.core.cli_options import DatabaseUrlOption
 from app.core.config import Settings
 from app.db.engine import create_engine, create_sessionmaker
 from app.energy.recompute import recompute_energy
+from app.energy.schemas import CoefficientsRead
 from app.energy.service import read_coefficients
 from app.recost.service import RecostReport
 
@@ -28,19 +30,24 @@ err_console = Console(stderr=True)
 
 
 @energy_app.command("list")
-def energy_list() -> None:
+def energy_list(database_url: DatabaseUrlOption = None) -> None:
     """The coefficients in force: watts per GPU type, PUE per provider, grid intensity per region, and the
-    defaults, with their sources."""
-    body = read_coefficients()
-    gpus = Table("GPU type", "idle W", "full W", "source", title="GPU power")
+    defaults, with their sources; an admin's override is marked `admin` and its source is `admin:<email>`."""
+    from app.cli import _run_with_session, _settings
+
+    async def work(auth: Any) -> CoefficientsRead:
+        return await read_coefficients(auth.session)
+
+    body = _run_with_session(_settings(database_url), work)
+    gpus = Table("GPU type", "idle W", "full W", "origin", "source", title="GPU power")
     for g in body.gpus:
-        gpus.add_row(g.gpu_type, _three(g.idle_watts), _three(g.full_watts), g.source)
-    pues = Table("provider", "PUE", "source", title="PUE")
+        gpus.add_row(g.gpu_type, _three(g.idle_watts), _three(g.full_watts), g.origin, g.source)
+    pues = Table("provider", "PUE", "origin", "source", title="PUE")
     for p in body.pue:
-        pues.add_row(p.provider, _three(p.pue), p.source)
-    grids = Table("provider", "region", "gCO2e/kWh", "source", title="Grid intensity")
+        pues.add_row(p.provider, _three(p.pue), p.origin, p.source)
+    grids = Table("provider", "region", "gCO2e/kWh", "origin", "source", title="Grid intensity")
     for r in body.grid:
-        grids.add_row(r.provider, r.region, _three(r.g_co2e_per_kwh), r.source)
+        grids.add_row(r.provider, r.region, _three(r.g_co2e_per_kwh), r.origin, r.source)
     d = body.defaults
     defaults = Table("unknown", "default", "source", title="Defaults")
     defaults.add_row("GPU type", f"{_three(d.gpu.idle_watts)} / {_three(d.gpu.full_watts)} W", d.gpu.source)
@@ -107,3 +114,10 @@ def energy_recompute(
         _database_problem(settings, exc)
     for line in report_lines(report):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _register_override_commands() -> None:
+    from app.energy import overrides_cli  # noqa: F401 - registers `set` and `unset` on energy_app
+
+
+_register_override_commands()

@@ -18,7 +18,8 @@ most 3 places, so the conversion is exact).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -211,3 +212,12 @@ def default_coefficients() -> Coefficients:
     """The coefficients bundled with jobcost (read once per process)."""
     text = resources.files("app").joinpath(COEFFICIENTS_RESOURCE).read_text(encoding="utf-8")
     return parse_coefficients(json.loads(text))
+
+
+def with_overrides(base: Coefficients, *, gpus: Iterable[GpuPower] = (), pues: Iterable[ProviderPue] = (),
+                   grids: Iterable[GridIntensity] = ()) -> Coefficients:
+    """`base` with the given figures laid over it (an admin's overrides: each replaces the figure of its key, or
+    adds one). Pure; `base` is left as it was."""
+    return replace(base, gpus={**base.gpus, **{g.gpu_type: g for g in gpus}},
+                   pues={**base.pues, **{p.provider: p for p in pues}},
+                   grids={**base.grids, **{(g.provider, g.region): g for g in grids}})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
@@ -34,6 +34,9 @@ class SourceFields(BaseModel):
     source: str = Field(description="Where the figure comes from: a public URL.", examples=[_CCF])
     source_date: date | None = Field(description="The date the source was read.", examples=["2026-12-06"])
     note: str | None = Field(default=None, description="Which table of the source, or how the figure was derived.")
+    origin: Literal["file", "admin"] = Field(
+        default="file", description="`file`: the shipped coefficients file; `admin`: an admin's override (its "
+                                    "`source` is `admin:<email>`, `source_date` the day it was set).")
 
 
 class GpuPowerRead(SourceFields):
@@ -94,7 +97,8 @@ class CoefficientsRead(BaseModel):
 
 
 def _origin(origin: Source) -> dict[str, object]:
-    return {"source": origin.source, "source_date": origin.source_date, "note": origin.note}
+    return {"source": origin.source, "source_date": origin.source_date, "note": origin.note,
+            "origin": "admin" if origin.source.startswith("admin:") else "file"}
 
 
 def gpu_read(power: GpuPower) -> GpuPowerRead:

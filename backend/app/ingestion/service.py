@@ -24,6 +24,8 @@ from app.db.base import utcnow
 from app.db.dialect import serialize_job_writers
 from app.db.models import Job
 from app.db.rollups import apply_rollup_delta, leaving_snapshots
+from app.energy.coefficients import Coefficients
+from app.energy.overrides import load_coefficients
 from app.ingestion.normalize import FieldError, NormalizedJob, normalize_record, stored_job_id
 from app.ingestion.schemas import IngestError, IngestReport
 from app.ingestion.writer import stage_job, write_chunk
@@ -99,8 +101,10 @@ class JobIngestionService:
             # batch, or this batch costs with the card that change committed (app/recost).
             await serialize_job_writers(self.session)
             rate_card = await load_rate_card_or_catalog(self.session, self.catalog)
+            coefficients = await load_coefficients(self.session)
             team_ids = {key: team.id for key, team in teams.items()}
-            created, updated = await self._upsert(sorted(jobs, key=lambda j: j.job_id), rate_card, team_ids, now)
+            created, updated = await self._upsert(sorted(jobs, key=lambda j: j.job_id), rate_card, coefficients,
+                                                  team_ids, now)
             unchanged = len(jobs) - created - updated
 
         report = IngestReport(received=len(records), created=created, updated=updated, unchanged=unchanged,
@@ -132,12 +136,12 @@ class JobIngestionService:
         job_id = _record_job_id(raw)
         return [IngestError(index=index, job_id=job_id, field=r.field, message=r.message) for r in reasons]
 
-    async def _upsert(self, jobs: list[NormalizedJob], rate_card: RateCard, team_ids: dict[str, uuid.UUID],
-                      now: datetime) -> tuple[int, int]:
+    async def _upsert(self, jobs: list[NormalizedJob], rate_card: RateCard, coefficients: Coefficients,
+                      team_ids: dict[str, uuid.UUID], now: datetime) -> tuple[int, int]:
         # Costed chunk by chunk, so memory holds one chunk's snapshots however long the runs are.
         created = updated = 0
         for start in range(0, len(jobs), STAGE_ROWS):
-            chunk = [stage_job(job, rate_card) for job in jobs[start:start + STAGE_ROWS]]
+            chunk = [stage_job(job, rate_card, coefficients) for job in jobs[start:start + STAGE_ROWS]]
             written = await write_chunk(self.session, chunk, team_ids, now)
             created += written.created
             updated += written.updated

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
@@ -24,6 +25,7 @@ from app.recost.operations import OperationStore, OperationTasks, run_operation
 from app.recost.service import Recoster, RecostReport
 
 RECOST_KIND = "recost"
+ENERGY_RECOMPUTE_KIND = "energy-recompute"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,14 +59,17 @@ class RecostRunner:
         self.inline_max = settings.recost_inline_max_jobs
         self.tasks = tasks
 
-    async def after_change(self, scopes: Sequence[RecostScope], *, created_by: str | None) -> RecostOutcome:
-        """Recost the non-billed jobs `scopes` name, with the rate card as committed now. Inline (the outcome's
-        `report`) up to `recost_inline_max_jobs` jobs in scope, else as an operation started here (the outcome's
-        `operation`, `running`). Database errors of an inline recost propagate; the chunks done stay done."""
+    async def after_change(self, scopes: Sequence[RecostScope] | ColumnElement[bool], *, created_by: str | None,
+                           kind: str = RECOST_KIND) -> RecostOutcome:
+        """Recost the non-billed jobs `scopes` name, with the rate card as committed now (or, for an energy
+        coefficient change, the jobs a condition of `selection.energy_condition` selects, `kind`
+        `ENERGY_RECOMPUTE_KIND`). Inline (the outcome's `report`) up to `recost_inline_max_jobs` jobs in scope,
+        else as an operation of `kind` started here (the outcome's `operation`, `running`). Database errors of
+        an inline recost propagate; the chunks done stay done."""
         total = await self.recoster.count(scopes)
         if total <= self.inline_max:
             return RecostOutcome(report=await self.recoster.run(scopes, total=total))
-        operation = await self.store.start(RECOST_KIND, created_by=created_by, total=total)
+        operation = await self.store.start(kind, created_by=created_by, total=total)
 
         async def work(progress: Callable[[int, int], Awaitable[None]]) -> dict[str, Any]:
             report = await self.recoster.run(scopes, total=total, progress=progress)

@@ -5,7 +5,8 @@ path of ingest (`app.ingestion.writer`).
 jobs by default) at a time. Each chunk is one transaction of its own that
 1. takes the job writers' lock (`serialize_job_writers`; an ingest running meanwhile waits, or is waited for),
 2. selects the chunk's jobs after the keyset cursor, once, as they are now,
-3. loads the rate card and the aliases as they are now (`load_rate_card`, `load_name_resolver_or_catalog`),
+3. loads the rate card, the aliases and the energy coefficients as they are now (`load_rate_card`,
+   `load_name_resolver_or_catalog`, `load_coefficients`),
    reads every job's GPU type and provider again from what was sent (`reread_names`: an alias changed since the
    job was ingested applies) and re-costs it with the card,
 4. writes the jobs whose content hash changed through `write_chunk`: their rows, snapshots (old out, new in)
@@ -32,6 +33,7 @@ from app.db.dialect import serialize_job_writers
 from app.db.engine import begin_write
 from app.db.models.team import team_name_key
 from app.db.types import micros_to_usd
+from app.energy.overrides import load_coefficients
 from app.ingestion.normalize import reread_names
 from app.ingestion.writer import stage_job, write_chunk
 from app.metrics.registry import RECOST_JOBS, RECOSTS
@@ -163,11 +165,12 @@ class Recoster:
         cursor.after = rows[-1].job_id
         rate_card = await load_rate_card(session)
         names = await load_name_resolver_or_catalog(session, default_catalog())
+        coefficients = await load_coefficients(session)
         report = cursor.report
         changed = []
         team_ids = {}
         for row in rows:
-            staged = stage_job(reread_names(normalized_job(row), names), rate_card)
+            staged = stage_job(reread_names(normalized_job(row), names), rate_card, coefficients)
             before, after = row.cost_micros, staged.costing.cost_micros
             report.jobs_read += 1
             report.cost_before_micros += before or 0

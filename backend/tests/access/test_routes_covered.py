@@ -93,7 +93,12 @@ ROUTES: dict[tuple[str, str], Rule] = {
         ingest_status=200),
     ("GET", f"{API}/auth/me"): Rule(Access.signed_in, 200, always(200), {}),
     ("GET", f"{API}/prices"): Rule(Access.signed_in, 200, always(200), {}, readable=True),
-    ("GET", f"{API}/energy/coefficients"): Rule(Access.signed_in, 200, always(200), {}),
+    ("GET", f"{API}/energy/coefficients"): Rule(Access.signed_in, 200, always(200), {}, read_token_status=200),
+    ("POST", f"{API}/admin/energy/coefficients"): Rule(Access.admin, 200, always(403), {"json": {"overrides": [
+        {"kind": "pue", "provider": "onprem", "pue": "1.3"}]}}),
+    ("DELETE", f"{API}/admin/energy/coefficients"): Rule(Access.admin, 404, always(403),
+                                                         {"params": {"kind": "gpu", "gpu_type": "T4"}}),
+    ("GET", f"{API}/admin/energy/coefficients/changes"): Rule(Access.admin, 200, always(403), {}),
     ("GET", f"{API}/jobs"): Rule(Access.scoped, 200, always(200), {}, readable=True),
     # the same list, with a trailing slash
     ("GET", f"{API}/jobs/"): Rule(Access.scoped, 200, always(200), {}, readable=True),

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.energy import coefficients as coefficients_module
+from app.energy import overrides as overrides_module
 from app.energy.coefficients import default_coefficients
 from app.energy.recompute import recompute_energy
 from app.ingestion import writer
@@ -101,6 +102,7 @@ def h100_at_1000_watts(monkeypatch: pytest.MonkeyPatch) -> None:
                                                                      full_mw=1_000_000)})
     monkeypatch.setattr(writer, "default_coefficients", lambda: changed)
     monkeypatch.setattr(coefficients_module, "default_coefficients", lambda: changed)
+    monkeypatch.setattr(overrides_module, "default_coefficients", lambda: changed)
 
 
 async def stored_energy(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, tuple[Any, ...]]:
