@@ -3,12 +3,13 @@ carries it."""
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StrictBool
 from pydantic_core import PydanticCustomError
 
 URL_MAX = 2048
@@ -16,14 +17,16 @@ SECRET_MIN, SECRET_MAX = 16, 255
 
 
 def _url(value: Any) -> str:
-    """An absolute http(s) URL with a host, at most 2,048 characters, no spaces or control characters."""
+    """An absolute http(s) URL with a host, at most 2,048 characters, no spaces, control, invisible (format, such
+    as a zero-width space) or unassigned characters: a URL that looks right in the list must be the one called."""
     if not isinstance(value, str):
         raise PydanticCustomError("string_type", "must be a string")
     url = value.strip()
     if len(url) > URL_MAX:
         raise PydanticCustomError("string_too_long", f"must be at most {URL_MAX} characters")
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
-        raise PydanticCustomError("url_parsing", "must not contain spaces or control characters")
+    if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cn", "Cs") for ch in url):
+        raise PydanticCustomError("url_parsing", "must not contain spaces, control, invisible (format) or "
+                                                 "unassigned characters")
     try:
         parts = urlsplit(url)
         _ = parts.port  # a port that is not a number raises here
@@ -67,7 +70,7 @@ class WebhookIn(BaseModel):
     secret: Annotated[SecretStr, BeforeValidator(_secret), Field(
         description=f"{SECRET_MIN} to {SECRET_MAX} characters; signs every body. Write-only: never shown again.",
         json_schema_extra={"type": "string", "writeOnly": True})]
-    active: bool = True
+    active: StrictBool = Field(True, description="JSON `true` or `false` (a string or a number is a 422).")
 
 
 class WebhookRead(BaseModel):

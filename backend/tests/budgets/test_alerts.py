@@ -170,6 +170,11 @@ async def test_the_secret_is_write_only(client, admin_headers, caplog) -> None:
     ({"url": "https://hooks.example.test/x", "secret": "short"}, "secret"),
     ({"url": "https://hooks.example.test/x"}, "secret"),
     ({"url": "https://hooks.example.test/x", "secret": SECRET, "kind": "teams"}, "kind"),
+    # not a boolean: "yes" (or "no", "off", 0) must not quietly decide whether alerts are sent
+    ({"url": "https://hooks.example.test/x", "secret": SECRET, "active": "yes"}, "active"),
+    ({"url": "https://hooks.example.test/x", "secret": SECRET, "active": 0}, "active"),
+    # an invisible character in the host: it looks right in the list and never resolves
+    ({"url": "https://hooks.exa\u200bmple.test/x", "secret": SECRET}, "url"),
 ])
 async def test_bad_webhooks_are_a_422_naming_the_field(client, admin_headers, body, field) -> None:
     response = await client.post(WEBHOOKS, json=body, headers=admin_headers)
