@@ -3,7 +3,7 @@
 Forecast: month-end error (MAPE: mean of |forecast − actual| / actual over the (series, month) pairs) when
 forecasting from day 7, 14 and 21 of a month, ours beside the naive run rate (spend so far / days elapsed × days
 in the month), the share of pairs where ours is closer, and how often the actual total fell inside our 80 %
-interval. Series:
+interval (its coverage, against the 80 % target ± 5 points). Series:
 
 - **synthetic**: the benchmarks' synthetic year (`bench/synthetic.py`, the first `--jobs` jobs of seed `--seed`),
   its daily cost computed here without a database: a job's billed cost, or GPU-hours × the bundled catalog's
@@ -187,11 +187,21 @@ def backtest(series_set: dict[str, Series], periods: Iterable[tuple[date, date]]
     return result
 
 
+def coverage_verdict(inside: float, n: int) -> str:
+    """How an interval's empirical coverage (%) of n totals compares with its 80 % target (± 5 points)."""
+    if n < 20:
+        return "too few to judge"
+    return "on target" if 75 <= inside <= 85 else ("too narrow" if inside < 75 else "too wide")
+
+
 def print_backtest(name: str, figures: dict[int, dict[str, float]]) -> None:
+    """One line per forecasting day: MAPEs, the ratio ours / naive (under 1: ours better), and the coverage of
+    the 80 % interval against its target."""
     for day, f in figures.items():
         print(f"  {name:<34} day {day:>2}: MAPE ours {f['ours']:6.2f} %  naive {f['naive']:6.2f} %  "
-              f"ratio {f['ours'] / f['naive']:.2f}  ours closer {f['wins']:5.1f} %  "
-              f"inside 80 % interval {f['inside']:5.1f} %  (n={f['n']})")
+              f"ratio vs naive {f['ours'] / f['naive']:.2f}  ours closer {f['wins']:5.1f} %  "
+              f"coverage {f['inside']:5.1f} % (target 80 ± 5: {coverage_verdict(f['inside'], f['n'])})  "
+              f"(n={f['n']})")
 
 
 # --- anomaly benchmark ------------------------------------------------------------------------------------------

@@ -47,7 +47,9 @@ interval** (on series like the history, 8 period totals in 10 fall inside it).
 
 - **Method** `weekday-aware trimmed run rate (28 days)`: each remaining day expects the level of the 28 days
   before `as_of` (a 10 % trimmed mean, so one spike moves it little) times its weekday's index (Mondays may cost
-  more than Sundays). The interval comes from a seeded bootstrap of the history and its residuals.
+  more than Sundays). The interval is the wider, on each side, of a seeded bootstrap of the history's
+  residuals and the 10th-90th percentiles of the method's own errors when backtested on the series' earlier days
+  (given spend on 28 days plus as many as remain).
 - With under 14 days of history (a new team) it is `insufficient history: run rate` (a flat rate of what exists);
   with none, `insufficient history: actual only` (nothing expected beyond the actual).
 - Running jobs count as they accrue: the spend of `as_of` is what has accrued so far.

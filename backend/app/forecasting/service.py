@@ -109,7 +109,7 @@ async def forecast_period(session: AsyncSession, *, period: Period, team_ids: Co
     interval (USD)."""
     as_of = today or datetime.now(UTC).date()
     start, end = period_bounds(period, as_of)
-    first = min(start, as_of - timedelta(days=method.WINDOW))
+    first = min(start, as_of - timedelta(days=method.LOOKBACK))
     series = (await daily_series(session, start=first, end=as_of, team_ids=team_ids)).get(None, {})
     result = method.forecast(series, period_start=start, period_end=end, as_of=as_of)
     actual = [(start + timedelta(days=i), micros_to_usd(series.get(start + timedelta(days=i), 0)))

@@ -169,3 +169,50 @@ def test_a_new_series_is_not_judged_before_a_week_of_history() -> None:
     series[date(2026, 2, 8)] = 1000 * USD  # 7 days of history now
     assert [f.day for f in anomaly.detect(series, start=date(2026, 2, 1), end=date(2026, 2, 8))] == [
         date(2026, 2, 8)]
+
+
+# --- the interval's calibration ----------------------------------------------------------------------------------
+
+def test_the_interval_covers_eight_in_ten_totals_of_a_noisy_constant() -> None:
+    # A constant 100 USD a day with independent normal noise (sd 20 USD), seeded: 120 draws of six months of
+    # history and the month itself, the forecast made at the end of 14 March from the days to then. The truth is
+    # the drawn month, summed here; an 80 % interval should hold it about 96 times in 120 (a binomial sd of 4.4
+    # draws: 84 to 108 is ± 2.7 sd).
+    first, start, end, as_of = date(2025, 9, 1), date(2026, 3, 1), date(2026, 3, 31), date(2026, 3, 14)
+    inside = 0
+    for seed in range(120):
+        rng = random.Random(seed)
+        drawn = {d: max(0, round((100 + rng.gauss(0, 20)) * USD)) for d in days(first, end)}
+        truth = sum(drawn[d] for d in days(start, end))
+        result = method.forecast({d: v for d, v in drawn.items() if d <= as_of}, period_start=start,
+                                 period_end=end, as_of=as_of)
+        inside += result.interval_low <= truth <= result.interval_high
+    assert 84 <= inside <= 108
+
+
+def test_a_linear_trend_is_forecast_at_its_window_mean_and_the_interval_reaches_the_truth() -> None:
+    # 1,000 USD on 1 October 2025, 10 USD more every day. No weekly shape (each weekday's median sits as far from
+    # its values as the overall median does), so every remaining day expects the trimmed mean of the 28 days
+    # before as_of: symmetric trimming of a straight line keeps its mean, the value 14.5 days before as_of.
+    first, start, end, as_of = date(2025, 10, 1), date(2026, 3, 1), date(2026, 3, 31), date(2026, 3, 14)
+
+    def value(day: date) -> int:
+        return (1000 + 10 * (day - first).days) * USD
+
+    series = {d: value(d) for d in days(first, as_of)}
+    result = method.forecast(series, period_start=start, period_end=end, as_of=as_of)
+    level = 1000 + 10 * ((as_of - first).days - 14.5)
+    assert [v for _, v in result.expected] == [round(level * USD)] * 17
+    truth = sum(value(d) for d in days(start, end))
+    # The method has no trend term, so it falls short of the truth by 10 USD × (14.5 + 1 … 17 days) summed...
+    assert truth - result.expected_total == sum(10 * (14.5 + i) for i in range(1, 18)) * USD
+    # ... and the interval, calibrated on the same shortfall at earlier days, reaches past it.
+    assert result.interval_low <= result.expected_total < truth <= result.interval_high
+
+
+def test_the_calibrated_interval_uses_the_conformal_ranks() -> None:
+    # 19 errors -1 %, -2 % … -19 % and one +50 %: n = 20, the ranks ⌊0.1 × 21⌋ = 2 and ⌈0.9 × 21⌉ = 19 of the
+    # sorted errors are -18 % and -1 % (the +50 % is the 20th); applied to 1,000 of remaining spend.
+    errors = [-i / 100 for i in range(1, 20)] + [0.5]
+    low, high = method._calibrated(errors, 1000)
+    assert (round(low, 6), round(high, 6)) == (820.0, 990.0)
