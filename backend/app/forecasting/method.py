@@ -235,7 +235,7 @@ def forecast(series: dict[date, int], *, period_start: date, period_end: date, a
     if len(errors) >= MIN_ORIGINS:
         # The wider of the two on each side: the bootstrap alone held 70-76 % of the backtest's totals, the
         # calibrated bounds alone 65-73 % (a few dozen overlapping backtests are few independent errors), the
-        # union 77-81 % (bench/README.md, forecast.py).
+        # union 76-83 % (bench/README.md, forecast.py).
         calibrated_low, calibrated_high = _calibrated(errors, rest)
         low, high = min(low, calibrated_low), max(high, calibrated_high)
     total = actual + rest
