@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from contextlib import aclosing
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Path, Request, Response
@@ -24,11 +25,11 @@ from app.api.errors import error_responses, problem_body
 from app.api.paths import JOB_ID
 from app.budgets.runner import schedule_after_ingest
 from app.core.errors import AppError, ContentTooLargeError, UnsupportedMediaTypeError
-from app.ingestion import ndjson
+from app.ingestion import ndjson, pipeline
 from app.ingestion.mock import load_mock_jobs
 from app.ingestion.normalize import JobIn
 from app.ingestion.schemas import MAX_BATCH_JOBS, IngestReport
-from app.ingestion.service import JobIngestionService
+from app.ingestion.service import JobIngestionService, PreparedBatch
 from app.ingestion.wire import JsonDecodeError, decode_json
 
 router = APIRouter(prefix="/admin", tags=["ingestion"])
@@ -177,19 +178,27 @@ async def _ingest_ndjson(request: Request, session: SessionDep,
                          recheck: Callable[[], Awaitable[None]]) -> IngestReport:
     """Ingest an NDJSON body chunk by chunk (`ndjson.CHUNK_LINES` lines), each in a write transaction of its own,
     taken only once the chunk has arrived (no write lock is held while the client sends); the reports are added
-    up. A client that disconnects midway gets a 400 saying how much was committed (if it still listens). The
-    request ends in a writer's transaction, as a JSON body's does, for what the caller's dependencies write."""
+    up. Each chunk is read and prepared while the one before it is written. A client that disconnects midway gets
+    a 400 saying how much was committed (if it still listens). The request ends in a writer's transaction, as a
+    JSON body's does, for what the caller's dependencies write."""
     total = ndjson.ReportSum()
     service = JobIngestionService(session)
+
+    async def prepare(chunk: ndjson.LineChunk) -> PreparedBatch | None:
+        return await pipeline.prepare(service, chunk.records, chunk.lines) if chunk.records else None
+
     try:
-        async for chunk in ndjson.read_chunks(request.stream()):
-            report = None
-            if chunk.records:
-                await start_writing(session)
-                await recheck()  # a token revoked mid-stream stops it here (401); earlier chunks stay
-                report = await service.ingest(chunk.records, indexes=chunk.lines)
-                await session.commit()
-            total.add(chunk, report)
+        # The next chunk is read, validated and costed while this one is written (app/ingestion/pipeline.py).
+        async with aclosing(pipeline.prefetched(ndjson.read_chunks(request.stream()), prepare)) as chunks:
+            async for chunk, batch in chunks:
+                report = None
+                if batch is not None:
+                    await start_writing(session)
+                    await recheck()  # a token revoked mid-stream stops it here (401); earlier chunks stay
+                    service.ahead = batch
+                    report = await service.ingest(chunk.records, indexes=chunk.lines)
+                    await session.commit()
+                total.add(chunk, report)
     except ClientDisconnect:
         kept = (f"lines 1 to {total.last_line:,} ({total.received:,} non-blank) were committed"
                 if total.last_line else "nothing was committed")

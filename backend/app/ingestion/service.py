@@ -13,6 +13,7 @@ import logging
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -28,9 +29,10 @@ from app.energy.coefficients import Coefficients
 from app.energy.overrides import load_coefficients
 from app.ingestion.normalize import FieldError, NormalizedJob, normalize_record, stored_job_id
 from app.ingestion.schemas import IngestError, IngestReport
-from app.ingestion.writer import stage_job, write_chunk
+from app.ingestion.writer import StagedJob, stage_job, write_chunk
 from app.metrics.commits import count_ingest_on_commit
 from app.metrics.registry import INGEST_OUTCOMES
+from app.pricing.aliases import NameResolver
 from app.pricing.catalog import PriceCatalog, default_catalog
 from app.pricing.service import RateCard, load_name_resolver_or_catalog, load_rate_card_or_catalog
 from app.teams.service import find_or_create_teams
@@ -53,6 +55,72 @@ def _record_job_id(raw: Any) -> str | None:
     return None
 
 
+@dataclass(slots=True)
+class PreparedBatch:
+    """A batch with the Python half of its ingest done and none of the database half: its records validated with
+    `names`, deduplicated (`jobs`, the winners, in `job_id` order), and, when a rate card was at hand, costed and
+    hashed with it (`staged`, in the same order). `write` checks `names` and `rate_card` against the ones the
+    batch's own transaction reads, and redoes what they change."""
+
+    records: Sequence[Any]
+    indexes: Sequence[int] | None
+    now: datetime
+    names: NameResolver | None = None
+    jobs: list[NormalizedJob] = field(default_factory=list)
+    superseded: int = 0
+    failed: int = 0
+    errors: list[IngestError] = field(default_factory=list)
+    omitted: int = 0
+    rate_card: RateCard | None = None
+    coefficients: Coefficients | None = None
+    staged: list[StagedJob] | None = None
+
+
+class Validation:
+    """Validates a batch's records a slice at a time (so a caller may yield between slices) into a PreparedBatch."""
+
+    def __init__(self, batch: PreparedBatch, names: NameResolver) -> None:
+        self.batch = batch
+        self.names = names
+        self.winners: dict[str, tuple[int, NormalizedJob]] = {}
+
+    def run(self, start: int, stop: int) -> None:
+        batch, winners = self.batch, self.winners
+        indexes = batch.indexes
+        for index in range(start, min(stop, len(batch.records))):
+            raw = batch.records[index]
+            outcome = normalize_record(raw, now=batch.now, catalog=self.names)
+            if isinstance(outcome, list):
+                batch.failed += 1
+                room = max(0, MAX_REPORTED_ERRORS - len(batch.errors))
+                shown = index if indexes is None else indexes[index]
+                batch.errors.extend(_errors(shown, raw, outcome[:room]))
+                batch.omitted += len(outcome) - min(room, len(outcome))
+                continue
+            if outcome.job_id in winners:
+                batch.superseded += 1
+            winners[outcome.job_id] = (index, outcome)
+
+    def done(self) -> PreparedBatch:
+        """The batch, its winners in `job_id` order (for a job sent twice, the last valid copy)."""
+        self.batch.names = self.names
+        self.batch.jobs = sorted((job for _, job in self.winners.values()), key=lambda j: j.job_id)
+        return self.batch
+
+
+def _errors(index: int, raw: Any, reasons: list[FieldError]) -> list[IngestError]:
+    job_id = _record_job_id(raw)
+    return [IngestError(index=index, job_id=job_id, field=r.field, message=r.message) for r in reasons]
+
+
+def validate(records: Sequence[Any], indexes: Sequence[int] | None, *, now: datetime,
+             names: NameResolver) -> PreparedBatch:
+    """`records` validated with `names` at time of ingest `now` and deduplicated (see `PreparedBatch`)."""
+    validation = Validation(PreparedBatch(records, indexes, now), names)
+    validation.run(0, len(records))
+    return validation.done()
+
+
 class JobIngestionService:
     """Ingest batches of job records and delete jobs. Names are read through the aliases of `name_aliases` and
     prices come from the `gpu_prices` table; `catalog` (the bundled one by default) stands in for both while the
@@ -63,11 +131,22 @@ class JobIngestionService:
         self.session = session
         self.catalog = catalog or default_catalog()
         self.clock = clock
+        # The aliases and the rate card the last batch was written with: a pipeline (`app/ingestion/pipeline.py`)
+        # prepares the next batch with them while this one is written, and hands it over in `ahead`; `ingest`
+        # of exactly its records starts from it, once it has checked them.
+        self.names: NameResolver | None = None
+        self.rate_card: RateCard | None = None
+        self.coefficients: Coefficients | None = None
+        self.ahead: PreparedBatch | None = None
 
     async def ingest(self, records: Sequence[Any], *, indexes: Sequence[int] | None = None) -> IngestReport:
         """Validate, cost and upsert `records` (dicts as decoded from JSON, numbers as `Decimal` or `int`).
         `indexes` gives the position each record is reported under in `errors` (default: its 0-based index in
         `records`; an NDJSON body passes 1-based line numbers).
+
+        When `ahead` holds these very records prepared ahead (`app/ingestion/pipeline.py`), their validation is
+        kept if the aliases read now are the ones it used, and their costing if the rate card read under the
+        writers' lock is the one it used; anything else is done again here, so the outcome is the same.
 
         Returns the report: `received`, then `created`/`updated`/`unchanged` for the jobs written, `superseded`
         for earlier valid copies of a `job_id` in the batch, `failed` for records refused (each reason in
@@ -76,40 +155,34 @@ class JobIngestionService:
         """
         now = self.clock()
         names = await load_name_resolver_or_catalog(self.session, self.catalog)
-        errors: list[IngestError] = []
-        omitted = 0
-        winners: dict[str, tuple[int, NormalizedJob]] = {}
-        superseded = failed = 0
-        for index, raw in enumerate(records):
-            outcome = normalize_record(raw, now=now, catalog=names)
-            if isinstance(outcome, list):
-                failed += 1
-                room = max(0, MAX_REPORTED_ERRORS - len(errors))
-                shown = index if indexes is None else indexes[index]
-                errors.extend(self._errors(shown, raw, outcome[:room]))
-                omitted += len(outcome) - min(room, len(outcome))
-                continue
-            if outcome.job_id in winners:
-                superseded += 1
-            winners[outcome.job_id] = (index, outcome)
+        ahead, self.ahead = self.ahead, None
+        if ahead is not None and ahead.records is records and ahead.indexes is indexes and ahead.names == names:
+            batch = ahead
+        else:
+            batch = validate(records, indexes, now=now, names=names)
+        return await self._write(batch)
 
+    async def _write(self, batch: PreparedBatch) -> IngestReport:
+        self.names = batch.names
         created = updated = unchanged = teams_created = 0
-        if winners:
-            jobs = [job for _, job in sorted(winners.values(), key=lambda item: item[0])]
+        jobs = batch.jobs
+        if jobs:
             teams, teams_created = await find_or_create_teams(self.session, (job.team for job in jobs))
             # The writers' lock first, then the rate card: a recost that follows a rate change waits for this
             # batch, or this batch costs with the card that change committed (app/recost).
             await serialize_job_writers(self.session)
             rate_card = await load_rate_card_or_catalog(self.session, self.catalog)
             coefficients = await load_coefficients(self.session)
+            self.rate_card, self.coefficients = rate_card, coefficients
+            ahead_ok = batch.rate_card == rate_card and batch.coefficients == coefficients
+            staged = batch.staged if batch.staged is not None and ahead_ok else None
             team_ids = {key: team.id for key, team in teams.items()}
-            created, updated = await self._upsert(sorted(jobs, key=lambda j: j.job_id), rate_card, coefficients,
-                                                  team_ids, now)
+            created, updated = await self._upsert(jobs, staged, rate_card, coefficients, team_ids, batch.now)
             unchanged = len(jobs) - created - updated
 
-        report = IngestReport(received=len(records), created=created, updated=updated, unchanged=unchanged,
-                              superseded=superseded, failed=failed, teams_created=teams_created, errors=errors,
-                              errors_omitted=omitted)
+        report = IngestReport(received=len(batch.records), created=created, updated=updated, unchanged=unchanged,
+                              superseded=batch.superseded, failed=batch.failed, teams_created=teams_created,
+                              errors=batch.errors, errors_omitted=batch.omitted)
         self._log(report)
         count_ingest_on_commit(self.session, report.model_dump(include=set(INGEST_OUTCOMES)))
         return report
@@ -131,17 +204,14 @@ class JobIngestionService:
         await apply_rollup_delta(self.session, leaving_snapshots(target))
         await self.session.execute(delete(Job).where(Job.job_id == stored))
 
-    @staticmethod
-    def _errors(index: int, raw: Any, reasons: list[FieldError]) -> list[IngestError]:
-        job_id = _record_job_id(raw)
-        return [IngestError(index=index, job_id=job_id, field=r.field, message=r.message) for r in reasons]
-
-    async def _upsert(self, jobs: list[NormalizedJob], rate_card: RateCard, coefficients: Coefficients,
+    async def _upsert(self, jobs: list[NormalizedJob], staged: list[StagedJob] | None, rate_card: RateCard,
+                      coefficients: Coefficients,
                       team_ids: dict[str, uuid.UUID], now: datetime) -> tuple[int, int]:
         # Costed chunk by chunk, so memory holds one chunk's snapshots however long the runs are.
         created = updated = 0
         for start in range(0, len(jobs), STAGE_ROWS):
-            chunk = [stage_job(job, rate_card, coefficients) for job in jobs[start:start + STAGE_ROWS]]
+            chunk = (staged[start:start + STAGE_ROWS] if staged is not None
+                     else [stage_job(job, rate_card, coefficients) for job in jobs[start:start + STAGE_ROWS]])
             written = await write_chunk(self.session, chunk, team_ids, now)
             created += written.created
             updated += written.updated

@@ -4,6 +4,7 @@ costing, and the aliases read out for ingest."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,12 +29,22 @@ class RateCard:
 
     This is the one question the cost model asks of the rate card; how rates are resolved (precedence of custom
     over catalog rates, `*` providers, `valid_to`, MIG slices at g/7 of their parent) is
-    `app.pricing.resolution`."""
+    `app.pricing.resolution`.
 
-    __slots__ = ("_resolution",)
+    Two cards are equal when they were resolved from the same rates: an ingest that costed a chunk ahead, with
+    the card of the chunk before, checks it against the card it reads under the writers' lock
+    (`app/ingestion/pipeline.py`)."""
 
-    def __init__(self, resolution: Resolution) -> None:
-        self._resolution = resolution
+    __slots__ = ("_resolution", "_spans")
+
+    def __init__(self, spans: Iterable[RateSpan]) -> None:
+        self._spans = tuple(spans)
+        self._resolution = Resolution(self._spans)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RateCard) and self._spans == other._spans
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value: not a dict key
 
     def points_for(self, provider: str | None, gpu_type: str | None) -> tuple[PricePoint, ...]:
         """The price points of `(provider, gpu_type)`; `()` when either is missing or no rate applies."""
@@ -133,7 +144,7 @@ async def list_prices(session: AsyncSession, *, include_retired: bool = False) -
 
 async def load_rate_card(session: AsyncSession) -> RateCard:
     """The rate card from the rates not retired, resolved as `app.pricing.resolution` says."""
-    return RateCard(Resolution(rate_span(rate) for rate in await list_prices(session)))
+    return RateCard(rate_span(rate) for rate in await list_prices(session))
 
 
 async def load_rate_card_or_catalog(session: AsyncSession, catalog: PriceCatalog) -> RateCard:
@@ -144,7 +155,7 @@ async def load_rate_card_or_catalog(session: AsyncSession, catalog: PriceCatalog
     if catalog.prices and not any(rate.origin == RateOrigin.catalog for rate in rates):
         await sync_catalog(session, catalog)
         rates = await list_prices(session)
-    return RateCard(Resolution(rate_span(rate) for rate in rates))
+    return RateCard(rate_span(rate) for rate in rates)
 
 
 async def load_name_resolver_or_catalog(session: AsyncSession, catalog: PriceCatalog) -> NameResolver:
