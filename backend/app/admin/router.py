@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.deps import AdminUser, SessionDep, SettingsDep
+from app.api.deps import QUERY_REFUSED, AdminUser, SessionDep, SettingsDep, single_valued_query
 from app.api.errors import error_responses
 from app.auth.schemas import UserRead
 from app.auth.service import AuthService
@@ -16,7 +16,8 @@ router = APIRouter(prefix="/admin", tags=["admin"])
     "/users",
     summary="List users",
     response_model=list[UserRead],
-    responses=error_responses(401, 403, 503),
+    dependencies=[single_valued_query(caller=AdminUser)],
+    responses={**error_responses(401, 403, 503), **QUERY_REFUSED},
 )
 async def list_users(_: AdminUser, session: SessionDep, settings: SettingsDep) -> list[UserRead]:
     """Every user with role, active flag and teams, ordered by e-mail. Admin only (403 for members).

@@ -20,11 +20,12 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -229,14 +230,54 @@ async def get_team_scope(reader: ReaderDep) -> TeamScope:
 ScopeDep = Annotated[TeamScope, Depends(get_team_scope)]
 
 
-def single_valued_query(*repeatable: str) -> Any:
-    """A dependency refusing (422) a query parameter given more than once, unless it is one of `repeatable`: by
-    default the last value would win, so `team=a&team=b` would silently read team b alone. For read routes: it
-    authenticates first (`ReaderDep`, resolved once per request), so a caller without a valid token gets its 401
-    (an ingest token its 403) before any 422 about the query."""
+# OpenAPI entry for the 422 of a route whose only query check is `single_valued_query`'s.
+QUERY_REFUSED = error_responses(
+    422, descriptions={422: "An unknown query parameter, or one given twice"},
+    examples={422: problem_body(422, "validation-error", "Validation error", "Invalid request: query.team", errors=[
+        {"loc": ["query", "team"], "msg": "Extra inputs are not permitted", "type": "extra_forbidden"}])})
 
-    async def check(request: Request, _: ReaderDep) -> None:
-        counts = Counter(key for key, _ in request.query_params.multi_items())
+
+def _known_query_names(request: Request) -> frozenset[str] | None:
+    """The query parameter names the matched route declares, through its dependencies too, a parameter model
+    (`Annotated[Model, Query()]`) by its fields; None when no FastAPI route is known."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if dependant is None:
+        return None
+    names: set[str] = set()
+    pending = [dependant]
+    while pending:
+        current = pending.pop()
+        for field in current.query_params:
+            model = field.field_info.annotation
+            if isinstance(model, type) and issubclass(model, BaseModel):
+                names.update(info.alias or name for name, info in model.model_fields.items())
+            else:
+                names.add(field.alias)
+        pending.extend(current.dependencies)
+    return frozenset(names)
+
+
+def single_valued_query(*repeatable: str, caller: Any = ReaderDep) -> Any:
+    """A route dependency refusing (422) a query parameter the route does not declare (`extra_forbidden`: a
+    misspelt filter must not silently answer about everything), and one given more than once unless it is one of
+    `repeatable` (`repeated_parameter`: by default the last value would win, so `team=a&team=b` would silently
+    read team b alone). Every `/api/v1` GET route carries it (`backend/tests/api/test_query_params.py` walks them).
+
+    It resolves `caller` first, the route's own check of who calls (`ReaderDep` by default; `AdminUser`,
+    `CurrentUser`, or a narrower dependency of the route's): FastAPI resolves a dependency once per request, so
+    the route is not checked twice, and a caller without a valid token gets its 401, a caller without the right
+    its 403, before any 422 about the query."""
+    caller_dependency = get_args(caller)[1]
+
+    async def check(request: Request, _: Any = caller_dependency) -> None:
+        known = _known_query_names(request)
+        keys = [key for key, _ in request.query_params.multi_items()]
+        unknown = sorted({key for key in keys if known is not None and key not in known})
+        if unknown:
+            raise RequestValidationError([
+                {"loc": ("query", key), "msg": "Extra inputs are not permitted", "type": "extra_forbidden"}
+                for key in unknown])
+        counts = Counter(keys)
         repeated = sorted(key for key, count in counts.items() if count > 1 and key not in repeatable)
         if repeated:
             raise RequestValidationError([

@@ -8,7 +8,15 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.api.client_address import client_address
-from app.api.deps import INGEST_TOKEN_REFUSED, CurrentUser, SessionDep, SettingsDep, release_connection
+from app.api.deps import (
+    INGEST_TOKEN_REFUSED,
+    QUERY_REFUSED,
+    CurrentUser,
+    SessionDep,
+    SettingsDep,
+    release_connection,
+    single_valued_query,
+)
 from app.api.errors import error_responses, problem_body
 from app.auth.schemas import Me, Token
 from app.auth.service import AuthService
@@ -72,7 +80,8 @@ async def create_token(
 
 
 @router.get("/me", summary="The signed-in user", response_model=Me,
-            responses={**error_responses(401, 503), **INGEST_TOKEN_REFUSED})
+            dependencies=[single_valued_query(caller=CurrentUser)],
+            responses={**error_responses(401, 503), **INGEST_TOKEN_REFUSED, **QUERY_REFUSED})
 async def read_me(user: CurrentUser) -> Me:
     """The caller's id, e-mail, role (`admin` or `member`) and the teams whose data it may read."""
     return Me.model_validate(user)

@@ -8,7 +8,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import INGEST_TOKEN_REFUSED, AdminUser, SessionDep, start_writing
+from app.api.deps import (
+    INGEST_TOKEN_REFUSED,
+    QUERY_REFUSED,
+    AdminUser,
+    SessionDep,
+    single_valued_query,
+    start_writing,
+)
 from app.api.errors import error_responses, problem_body
 from app.budgets.webhook_schemas import DeliveryList, DeliveryRead, WebhookIn, WebhookList, WebhookRead
 from app.budgets.webhooks import MAX_LOG, DeliveryView, WebhookService
@@ -48,7 +55,8 @@ async def create_webhook(admin: AdminUser, session: SessionDep, body: WebhookIn)
 
 
 @router.get("", summary="List webhooks", response_model=WebhookList,
-            responses={**error_responses(401, 403, 503), **INGEST_TOKEN_REFUSED})
+            dependencies=[single_valued_query(caller=AdminUser)],
+            responses={**error_responses(401, 403, 503), **INGEST_TOKEN_REFUSED, **QUERY_REFUSED})
 async def list_webhooks(_: AdminUser, session: SessionDep) -> WebhookList:
     """Every webhook, oldest first, without its secret. Admins only."""
     return WebhookList(webhooks=[_read(h) for h in await WebhookService(session).list()])
@@ -64,7 +72,7 @@ async def delete_webhook(_: AdminUser, session: SessionDep, webhook_id: uuid.UUI
 
 
 @router.get("/{webhook_id}/deliveries", summary="A webhook's delivery log", response_model=DeliveryList,
-            responses={**_ERRORS, **_NOT_FOUND})
+            dependencies=[single_valued_query(caller=AdminUser)], responses={**_ERRORS, **_NOT_FOUND})
 async def list_deliveries(_: AdminUser, session: SessionDep, webhook_id: uuid.UUID,
                           limit: Annotated[int, Query(ge=1, le=MAX_LOG, description="At most this many.")] = 100,
                           ) -> DeliveryList:

@@ -6,7 +6,15 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from app.api.deps import INGEST_TOKEN_REFUSED, AdminUser, ScopeDep, SessionDep, start_writing
+from app.api.deps import (
+    INGEST_TOKEN_REFUSED,
+    QUERY_REFUSED,
+    AdminUser,
+    ScopeDep,
+    SessionDep,
+    single_valued_query,
+    start_writing,
+)
 from app.api.errors import error_responses, problem_body
 from app.budgets import service as budget_service
 from app.budgets.alerts_router import router as alerts_router
@@ -66,7 +74,8 @@ async def create_budget(admin: AdminUser, session: SessionDep, body: BudgetIn) -
 
 
 @router.get("/admin/budgets", summary="List every budget", response_model=BudgetList,
-            responses={**error_responses(401, 403, 503), **INGEST_TOKEN_REFUSED})
+            dependencies=[single_valued_query(caller=AdminUser)],
+            responses={**error_responses(401, 403, 503), **INGEST_TOKEN_REFUSED, **QUERY_REFUSED})
 async def list_budgets(_: AdminUser, session: SessionDep, scope: ScopeDep) -> BudgetList:
     """Every budget as stored: scope `all` first, then by team name, period and creation. Admins only."""
     return BudgetList(budgets=[_read(v) for v in await BudgetService(session).list(scope)])
@@ -92,7 +101,8 @@ async def delete_budget(_: AdminUser, session: SessionDep, budget_id: uuid.UUID)
 
 
 @router.get("/budgets", summary="Budgets with this period's spend", response_model=BudgetStatusList,
-            responses={**error_responses(401, 503), **INGEST_TOKEN_REFUSED})
+            dependencies=[single_valued_query()],
+            responses={**error_responses(401, 503), **INGEST_TOKEN_REFUSED, **QUERY_REFUSED})
 async def read_budgets(session: SessionDep, scope: ScopeDep) -> BudgetStatusList:
     """The budgets of the caller's teams (an admin: every budget, scope `all` too) in their current period (the
     UTC calendar month or quarter holding today): `actual` USD spent so far (from the daily rollups, as the

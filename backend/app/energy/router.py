@@ -12,7 +12,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 
-from app.api.deps import INGEST_TOKEN_REFUSED, AdminUser, ReaderDep, SessionDep, start_writing
+from app.api.deps import (
+    INGEST_TOKEN_REFUSED,
+    QUERY_REFUSED,
+    AdminUser,
+    ReaderDep,
+    SessionDep,
+    single_valued_query,
+    start_writing,
+)
 from app.api.errors import error_responses
 from app.energy.override_schemas import (
     EnergyChangeList,
@@ -39,7 +47,8 @@ _LONG_WORK_TEXT = "Changed; the recompute is long work: an operation to poll at 
 
 
 @router.get("/energy/coefficients", summary="Energy and carbon coefficients", response_model=CoefficientsRead,
-            responses={**error_responses(401, 503), **INGEST_TOKEN_REFUSED})
+            dependencies=[single_valued_query()],
+            responses={**error_responses(401, 503), **INGEST_TOKEN_REFUSED, **QUERY_REFUSED})
 async def get_energy_coefficients(_: ReaderDep, session: SessionDep) -> CoefficientsRead:
     """Per GPU type the watts drawn idle and at full load, per provider the PUE, per (provider, region) the grid
     intensity in gCO2e/kWh, each with its source (Cloud Carbon Footprint's methodology, vendors' data sheets, or
@@ -118,6 +127,7 @@ async def unset_energy_override(
 
 
 @router.get("/admin/energy/coefficients/changes", summary="The log of energy coefficient changes",
+            dependencies=[single_valued_query(caller=AdminUser)],
             response_model=EnergyChangeList, responses={**error_responses(401, 403, 422, 503), **INGEST_TOKEN_REFUSED})
 async def list_energy_changes(_: AdminUser, session: SessionDep,
                               skip: Annotated[int, Query(ge=0, le=MAX_SKIP, description="Changes to skip "

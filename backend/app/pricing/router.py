@@ -12,7 +12,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response, status
 from pydantic import AwareDatetime
 
-from app.api.deps import INGEST_TOKEN_REFUSED, AdminUser, ReaderDep, SessionDep, start_writing
+from app.api.deps import (
+    INGEST_TOKEN_REFUSED,
+    AdminUser,
+    ReaderDep,
+    SessionDep,
+    single_valued_query,
+    start_writing,
+)
 from app.api.errors import error_responses, problem_body
 from app.db.base import utcnow
 from app.jobs.schemas import MAX_SKIP
@@ -50,6 +57,7 @@ _LONG_WORK_TEXT = "Changed; the recost is long work: an operation to poll at `Lo
 
 
 @router.get("/prices", summary="The rate card (GPU prices)", response_model=PriceCatalogRead,
+            dependencies=[single_valued_query()],
             responses={**error_responses(401, 422, 503), **INGEST_TOKEN_REFUSED})
 async def get_prices(_: ReaderDep, session: SessionDep,
                      at: Annotated[AwareDatetime | None, Query(
@@ -153,6 +161,7 @@ async def set_aliases(admin: AdminUser, session: SessionDep, runner: RecostRunne
 
 
 @router.get("/admin/prices/changes", summary="The log of rate card changes", response_model=PriceChangeList,
+            dependencies=[single_valued_query(caller=AdminUser)],
             responses={**error_responses(401, 403, 422, 503), **INGEST_TOKEN_REFUSED})
 async def list_price_changes(_: AdminUser, session: SessionDep,
                              skip: Annotated[int, Query(ge=0, le=MAX_SKIP, description="Changes to skip "

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from app.api.deps import INGEST_TOKEN_REFUSED, AdminUser, SessionDep, release_connection
+from app.api.deps import INGEST_TOKEN_REFUSED, AdminUser, SessionDep, release_connection, single_valued_query
 from app.api.errors import error_responses
 from app.core.errors import NotFoundError
 from app.recost.deps import OperationStoreDep, RecostRunnerDep
@@ -54,6 +54,7 @@ async def recost(admin: AdminUser, session: SessionDep, runner: RecostRunnerDep,
     "/operations/{operation_id}",
     summary="Poll an operation",
     response_model=OperationRead,
+    dependencies=[single_valued_query(caller=AdminUser)],
     responses={**error_responses(401, 403, 404, 422, 503), **INGEST_TOKEN_REFUSED},
 )
 async def get_operation(_: AdminUser, operation_id: uuid.UUID, store: OperationStoreDep) -> OperationRead:
