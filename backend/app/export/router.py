@@ -7,10 +7,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import ReaderDep, SessionDep, SessionFactoryDep, single_valued_query
+from app.api.deps import Reader, ReaderDep, SessionDep, SessionFactoryDep, single_valued_query
 from app.api.errors import error_responses, problem_body
 from app.core.errors import ForbiddenError
 from app.db.models import Role
@@ -31,11 +31,22 @@ _422 = problem_body(422, "validation-error", "Validation error", "Invalid reques
      "type": "window_reversed"}])
 
 
+async def require_exporter(reader: ReaderDep) -> Reader:
+    """The caller of an export: an admin or a read API token; 403 for a member. A dependency, not a check in the
+    endpoint, so that the 403 comes before any 422 about the query (401, then 403, then the query)."""
+    if reader.user is not None and reader.user.role is not Role.admin:
+        raise ForbiddenError("Exporting needs the admin role or a read API token")
+    return reader
+
+
+ExporterDep = Annotated[Reader, Depends(require_exporter)]
+
+
 @router.get(
     "/focus",
     summary="Cost as a FOCUS 1.2 CSV",
     response_class=StreamingResponse,
-    dependencies=[single_valued_query()],
+    dependencies=[single_valued_query(caller=ExporterDep)],
     responses={200: {"description": "FOCUS 1.2 cost-and-usage rows, one per job and UTC day, as CSV",
                      "content": {"text/csv": {"schema": {"type": "string"}, "example": _CSV_EXAMPLE}}}}
     | error_responses(401, 403, 422, 503, descriptions={
@@ -43,7 +54,7 @@ _422 = problem_body(422, "validation-error", "Validation error", "Invalid reques
         422: "`start` or `end` missing, not YYYY-MM-DD or not a real date, `end` before `start`, a window over "
              "366 days, a parameter given twice, or an unknown one"}, examples={422: _422}),
 )
-async def export_focus(window: Annotated[FocusWindow, Query()], reader: ReaderDep, session: SessionDep,
+async def export_focus(window: Annotated[FocusWindow, Query()], reader: ExporterDep, session: SessionDep,
                        sessions: SessionFactoryDep) -> StreamingResponse:
     """Every job's cost on every UTC day of the window (`start` to `end`, both included, at most 366 days) as a
     FOCUS 1.2 cost-and-usage CSV: one row per job and day, from the cost snapshots (the figures analytics sums),
@@ -57,8 +68,6 @@ async def export_focus(window: Annotated[FocusWindow, Query()], reader: ReaderDe
     **Who**: an admin (every team), or a read API token (`jobcost tokens create --scope read [--team …]`: every
     team, or only its teams' rows). Members are refused (403): finance exports are an admin's or a BI tool's.
     """
-    if reader.user is not None and reader.user.role is not Role.admin:
-        raise ForbiddenError("Exporting needs the admin role or a read API token")
     export = await FocusExportService(session, reader.scope).export(window.start, window.end)
     name = focus.file_name(window.start, window.end)
     return StreamingResponse(export.csv_chunks(sessions), media_type="text/csv; charset=utf-8",

@@ -4,11 +4,13 @@ a 422 about its query, and a job id holding a line break is answered like any ot
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
-from tests.access.conftest import ADMIN, ANA, API, Matrix
-from tests.access.test_routes_covered import ROUTES, Access, api_routes, url
+from tests.access.conftest import ADMIN, ANA, API, READ_ALL, Matrix
+from tests.access.test_routes_covered import ROUTES, Access, Rule, api_routes, url
 from tests.api.problems import assert_problem, assert_unauthenticated
 from tests.factories import create_ingest_token, token_headers
 
@@ -16,15 +18,21 @@ from tests.factories import create_ingest_token, token_headers
 BAD_QUERY = "skip=1&skip=2&limit=0&limit=5000&nonsense=1&start=yesterday&team_id=x&team_id=y&include=all"
 
 
-def bad_query_url(path: str) -> str:
-    return f"{url(path)}?{BAD_QUERY}"
+def bad_query_call(path: str, rule: Rule) -> tuple[str, dict[str, Any]]:
+    """The URL with BAD_QUERY added to the route's own parameters, and the call's other keyword arguments: httpx's
+    `params=` would replace a URL's query, and the routes needing parameters (the export, the forecasts) were
+    then sent a good query only."""
+    kwargs = dict(rule.request)
+    params = kwargs.pop("params", {})
+    return f"{url(path)}?{BAD_QUERY}" + "".join(f"&{k}={v}" for k, v in params.items()), kwargs
 
 
 async def test_without_a_token_a_bad_query_is_401_not_422(client, app, matrix: Matrix) -> None:
     for method, path in api_routes(app):
         if ROUTES[(method, path)].access is Access.public:
             continue
-        response = await client.request(method, bad_query_url(path), **ROUTES[(method, path)].request)
+        target, kwargs = bad_query_call(path, ROUTES[(method, path)])
+        response = await client.request(method, target, **kwargs)
         assert response.status_code == 401, (method, path, response.text)
         assert_unauthenticated(response)
 
@@ -33,8 +41,8 @@ async def test_a_member_on_an_admin_route_with_a_bad_query_is_403_not_422(client
     for method, path in api_routes(app):
         if ROUTES[(method, path)].access is not Access.admin:
             continue
-        response = await client.request(method, bad_query_url(path), headers=matrix.headers[ANA],
-                                        **ROUTES[(method, path)].request)
+        target, kwargs = bad_query_call(path, ROUTES[(method, path)])
+        response = await client.request(method, target, headers=matrix.headers[ANA], **kwargs)
         assert_problem(response, 403, "forbidden")
 
 
@@ -45,9 +53,22 @@ async def test_an_ingest_token_on_a_read_route_with_a_bad_query_is_403_not_422(c
         rule = ROUTES[(method, path)]
         if rule.access is Access.public or rule.ingest_status != 403:
             continue
-        response = await client.request(method, bad_query_url(path), headers=ingest, **rule.request)
+        target, kwargs = bad_query_call(path, rule)
+        response = await client.request(method, target, headers=ingest, **kwargs)
         body = assert_problem(response, 403, "forbidden")
         assert "may only ingest" in body["detail"], (method, path, body)
+
+
+async def test_a_read_token_on_a_route_it_may_not_call_with_a_bad_query_is_403_not_422(client, app,
+                                                                                       matrix: Matrix) -> None:
+    for method, path in api_routes(app):
+        rule = ROUTES[(method, path)]
+        if rule.access is Access.public or rule.read_status(matrix, READ_ALL) != 403:
+            continue
+        target, kwargs = bad_query_call(path, rule)
+        response = await client.request(method, target, headers=matrix.headers[READ_ALL], **kwargs)
+        body = assert_problem(response, 403, "forbidden")
+        assert "may only read" in body["detail"], (method, path, body)
 
 
 async def test_the_same_query_is_still_a_422_once_authenticated(client, matrix: Matrix) -> None:
