@@ -102,7 +102,7 @@ BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 # anywhere but the ingest routes, a read token anywhere but the read routes).
 INGEST_TOKEN_REFUSED = error_responses(
     403, descriptions={403: "An API token of another scope: an ingest token may only ingest jobs, a read token "
-                            "may only read jobs, costs and prices"},
+                            "may only read jobs, costs, budgets, prices and the FOCUS export"},
     examples={403: problem_body(403, "forbidden", "Forbidden", INGEST_ONLY_DETAIL)})
 
 

@@ -41,8 +41,9 @@ MIN_EXPIRES_DAYS, MAX_EXPIRES_DAYS = 1, 3650
 MAX_NAME_LENGTH = 255
 INGEST_ONLY_DETAIL = ("This token may only ingest jobs (POST /api/v1/admin/ingest/jobs and "
                       "/api/v1/admin/ingest/jobs/mock); sign in as a user to read or manage")
-READ_ONLY_DETAIL = ("This token may only read: GET /api/v1/jobs, /api/v1/jobs/{job_id}, /api/v1/analytics/… and "
-                    "/api/v1/prices; sign in as a user to ingest or manage")
+READ_ONLY_DETAIL = ("This token may only read: GET /api/v1/jobs, /api/v1/jobs/{job_id}, /api/v1/analytics/…, "
+                    "/api/v1/budgets, /api/v1/prices and /api/v1/export/focus; sign in as a user to ingest or "
+                    "manage")
 # A read token records its use at most this often: a dashboard polling every few seconds must not write as often.
 READ_USE_RESOLUTION = timedelta(minutes=1)
 _INVALID = "Invalid or expired bearer token"

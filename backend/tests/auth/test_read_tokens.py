@@ -125,6 +125,10 @@ async def test_a_read_token_may_not_ingest_or_manage(client: httpx.AsyncClient, 
                      await client.get(f"{API}/admin/users", headers=headers)):
         body = assert_problem(response, 403, "forbidden")
         assert "may only read" in body["detail"], body
+        # It names every route a read token may call (docs/tokens.md), budgets and the export too.
+        for route in ("/api/v1/jobs", "/api/v1/analytics/", "/api/v1/budgets", "/api/v1/prices",
+                      "/api/v1/export/focus"):
+            assert route in body["detail"], (route, body)
         assert "www-authenticate" not in response.headers
 
 
