@@ -216,6 +216,14 @@ async def get_reader(request: Request, session: SessionDep, settings: SettingsDe
         logger.warning("could not record the use of API token %s: %s", api_token.id, exc)
 
 
+async def recheck_reader(session: AsyncSession, settings: Settings, reader: Reader) -> None:
+    """For a long read (the FOCUS export's stream): a read token revoked or expired since the request began is
+    refused (401, `NotAuthenticatedError`) before the next batch; a signed-in user is left as checked at the start,
+    as `recheck_ingest_caller` leaves an admin."""
+    if reader.token is not None:
+        await ApiTokenService(session, settings).ensure_still_valid(reader.token)
+
+
 # scope="function": the use is recorded before the response is sent. Every read route and `ScopeDep` resolve this
 # one dependency, so it runs once per request.
 ReaderDep = Annotated[Reader, Depends(get_reader, scope="function")]

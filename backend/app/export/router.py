@@ -10,7 +10,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import Reader, ReaderDep, SessionDep, SessionFactoryDep, single_valued_query
+from app.api.deps import (
+    Reader,
+    ReaderDep,
+    SessionDep,
+    SessionFactoryDep,
+    SettingsDep,
+    recheck_reader,
+    single_valued_query,
+)
 from app.api.errors import error_responses, problem_body
 from app.core.errors import ForbiddenError
 from app.db.models import Role
@@ -55,7 +63,7 @@ ExporterDep = Annotated[Reader, Depends(require_exporter)]
              "366 days, a parameter given twice, or an unknown one"}, examples={422: _422}),
 )
 async def export_focus(window: Annotated[FocusWindow, Query()], reader: ExporterDep, session: SessionDep,
-                       sessions: SessionFactoryDep) -> StreamingResponse:
+                       sessions: SessionFactoryDep, settings: SettingsDep) -> StreamingResponse:
     """Every job's cost on every UTC day of the window (`start` to `end`, both included, at most 366 days) as a
     FOCUS 1.2 cost-and-usage CSV: one row per job and day, from the cost snapshots (the figures analytics sums),
     ordered by day. Costs are USD (6 places): the billed cost as billed, or GPU-hours × the rate card's on-demand
@@ -67,8 +75,11 @@ async def export_focus(window: Annotated[FocusWindow, Query()], reader: Exporter
 
     **Who**: an admin (every team), or a read API token (`jobcost tokens create --scope read [--team …]`: every
     team, or only its teams' rows). Members are refused (403): finance exports are an admin's or a BI tool's.
+    A read token revoked or expired while its export streams stops it before the next batch of 2,000 rows: the
+    transfer is cut short (the client sees an incomplete response, never a file that looks whole).
     """
     export = await FocusExportService(session, reader.scope).export(window.start, window.end)
     name = focus.file_name(window.start, window.end)
-    return StreamingResponse(export.csv_chunks(sessions), media_type="text/csv; charset=utf-8",
+    chunks = export.csv_chunks(sessions, recheck=lambda s: recheck_reader(s, settings, reader))
+    return StreamingResponse(chunks, media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -3,7 +3,7 @@ caller's teams. Reads only; never FastAPI (the CLI calls it too)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -16,6 +16,8 @@ from app.export.focus import SnapshotRow, focus_lines, header_line
 from app.teams.scope import TeamScope, within_teams
 
 EXPORT_BATCH = 2_000
+# Called with each batch's session before it is read; raises to stop the export.
+Recheck = Callable[[AsyncSession], Awaitable[None]]
 _READ = (CostSnapshot.day, CostSnapshot.job_pk, CostSnapshot.gpu_us, CostSnapshot.cost, Job.job_id, Job.team_id,
          Team.name.label("team_name"), Job.model_name, Job.user_name, Job.gpu_type, Job.gpu_milli, Job.provider,
          Job.status, Job.cost_source)
@@ -38,11 +40,13 @@ class FocusExport:
     end: date
     team_ids: frozenset[Any] | None
 
-    async def batches(self, sessions: async_sessionmaker[AsyncSession], size: int = EXPORT_BATCH
-                      ) -> AsyncIterator[list[SnapshotRow]]:
+    async def batches(self, sessions: async_sessionmaker[AsyncSession], size: int = EXPORT_BATCH,
+                      recheck: Recheck | None = None) -> AsyncIterator[list[SnapshotRow]]:
         """Batches of up to `size` rows ordered by day, then by the job's internal id: a keyset read, each batch in
         a short session of its own (no connection held while the client reads; memory holds one batch). A job
-        ingested again meanwhile may show its old share on days already sent and its new share on later ones."""
+        ingested again meanwhile may show its old share on days already sent and its new share on later ones.
+        `recheck`, given the batch's session, runs before each batch is read: it raises to stop the export (a read
+        token revoked since the export began)."""
         after: tuple[date, Any] | None = None
         while True:
             conditions = [CostSnapshot.day >= self.start, CostSnapshot.day <= self.end,
@@ -53,6 +57,8 @@ class FocusExport:
             stmt = (select(*_READ).join(Job, Job.id == CostSnapshot.job_pk).join(Team, Team.id == Job.team_id)
                     .where(*conditions).order_by(CostSnapshot.day, CostSnapshot.job_pk).limit(size))
             async with sessions() as session:
+                if recheck is not None:
+                    await recheck(session)
                 rows = (await session.execute(stmt)).all()
             if rows:
                 yield _snapshot_rows(rows)
@@ -60,11 +66,11 @@ class FocusExport:
                 return
             after = (rows[-1].day, rows[-1].job_pk)
 
-    async def csv_chunks(self, sessions: async_sessionmaker[AsyncSession], size: int = EXPORT_BATCH
-                         ) -> AsyncIterator[str]:
-        """The CSV text: the header line, then one chunk per batch."""
+    async def csv_chunks(self, sessions: async_sessionmaker[AsyncSession], size: int = EXPORT_BATCH,
+                         recheck: Recheck | None = None) -> AsyncIterator[str]:
+        """The CSV text: the header line, then one chunk per batch (`recheck` as for `batches`)."""
         yield header_line()
-        async for batch in self.batches(sessions, size):
+        async for batch in self.batches(sessions, size, recheck):
             yield focus_lines(batch)
 
 

@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import httpx
 import pytest
 
+from app.api.deps import Reader, recheck_reader
+from app.auth.api_tokens import ApiTokenService
+from app.core.errors import NotAuthenticatedError
+from app.export.service import FocusExport
 from tests.analytics.conftest import BY_TEAM, report
 from tests.api.problems import assert_problem, assert_unauthenticated
 from tests.export.conftest import FOCUS, fetch_export
@@ -71,3 +76,28 @@ async def test_a_read_token_exports_its_teams_rows_only(client: httpx.AsyncClien
     ingest = await create_ingest_token(sessionmaker, settings)
     assert_problem(await client.get(FOCUS, params={"start": window[0], "end": window[1]},
                                     headers=token_headers(ingest.token)), 403, "forbidden")
+
+
+async def test_a_read_token_revoked_while_its_export_streams_stops_it(client: httpx.AsyncClient,
+                                                                     admin_headers: dict[str, str],
+                                                                     sessionmaker, settings) -> None:  # noqa: ANN001
+    """The decision (docs/focus-export.md): a stream that began authorised is checked again before each batch, as
+    an NDJSON ingest is, so revoking a leaked token stops a year-long export too. Batches of one row here."""
+    assert (await client.post("/api/v1/admin/ingest/jobs/mock", headers=admin_headers)).status_code == 200
+    issued = await create_read_token(sessionmaker, settings)
+    reader = Reader(None, token=issued.record)
+    export = FocusExport(start=date(2026, 1, 1), end=date(2026, 1, 14), team_ids=None)
+
+    def recheck(session):  # noqa: ANN001, ANN202
+        return recheck_reader(session, settings, reader)
+
+    whole = [chunk async for chunk in export.csv_chunks(sessionmaker, size=1, recheck=recheck)]
+    assert len(whole) > 3  # the header and a chunk per row: the token still valid, every row is sent
+
+    chunks = export.csv_chunks(sessionmaker, size=1, recheck=recheck)
+    assert [await anext(chunks), await anext(chunks)] == whole[:2]
+    async with sessionmaker() as session:
+        await ApiTokenService(session, settings).revoke(issued.record.id)
+        await session.commit()
+    with pytest.raises(NotAuthenticatedError, match="revoked"):
+        await anext(chunks)
