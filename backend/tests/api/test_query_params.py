@@ -34,7 +34,7 @@ async def test_status_may_repeat(client: httpx.AsyncClient, admin_headers: dict[
 
 
 @pytest.mark.parametrize(("path", "name"), [
-    ("/api/v1/jobs", "offset"), ("/api/v1/jobs", "sort"), ("/api/v1/jobs/some-job", "expand"),
+    ("/api/v1/jobs", "offset"), ("/api/v1/jobs", "order_by"), ("/api/v1/jobs/some-job", "expand"),
     ("/api/v1/analytics/cost/by-team", "tz"), ("/api/v1/analytics/cost/by-model", "group_by"),
 ])
 async def test_an_unknown_parameter_is_refused(client: httpx.AsyncClient, admin_headers: dict[str, str], path: str,
