@@ -11,12 +11,10 @@ The staging tables live in their own MetaData: they are not part of the schema A
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from enum import Enum as PythonEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Date, Enum, Integer, MetaData, String, Table, Uuid, delete
+from sqlalchemy import BigInteger, Column, Date, Enum, Integer, MetaData, String, Table, Uuid, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.schema import CreateTable
 
@@ -74,23 +72,16 @@ async def reset_staging(session: AsyncSession, *tables: Table) -> None:
         await connection.execute(delete(table))
 
 
-async def load_staging(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert `rows` (dicts keyed by column name; money as micro-USD `int`, labels as a dict) into the staging
-    `table`: one binary COPY on PostgreSQL, one executemany on SQLite."""
+async def load_staging(session: AsyncSession, table: Table, columns: Sequence[str],
+                       rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert `rows` (tuples of the values of `columns`, in that order; money as micro-USD `int`, enums as their
+    value; JSON columns as their text on PostgreSQL, as the Python value on SQLite) into the staging `table`: one
+    binary COPY on PostgreSQL, one executemany on SQLite."""
     if not rows:
         return
     connection = await session.connection()
     if connection.dialect.name != "postgresql":
-        await connection.execute(table.insert(), list(rows))
+        await connection.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
         return
-    names = [c.name for c in table.columns]
-    json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
-    records = [tuple(_copy_value(row[name], name in json_columns) for name in names) for row in rows]
     raw = await connection.get_raw_connection()
-    await raw.driver_connection.copy_records_to_table(table.name, records=records, columns=names)
-
-
-def _copy_value(value: Any, is_json: bool) -> Any:
-    if is_json:  # asyncpg takes json as its text
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return value.value if isinstance(value, PythonEnum) else value
+    await raw.driver_connection.copy_records_to_table(table.name, records=rows, columns=list(columns))

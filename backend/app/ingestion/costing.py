@@ -21,6 +21,8 @@ MS_PER_DAY = 86_400_000
 # GPU-microseconds in one GPU-hour: gpu_us × (micro-USD per GPU-hour) / US_PER_HOUR = micro-USD.
 US_PER_HOUR = 3_600_000_000
 _EPOCH_DAY = date(1970, 1, 1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS = timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +61,7 @@ def to_epoch_ms(instant: datetime) -> int:
     """An aware datetime as integer milliseconds since the epoch (sub-millisecond digits dropped)."""
     if instant.tzinfo is None:
         raise ValueError("naive datetime")
-    delta = instant - datetime(1970, 1, 1, tzinfo=UTC)
-    return delta // timedelta(milliseconds=1)
+    return (instant - _EPOCH) // _ONE_MS
 
 
 def day_of(ms: int) -> date:

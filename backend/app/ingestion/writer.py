@@ -90,11 +90,17 @@ def content_hash(job: NormalizedJob, costing: JobCosting, energy: JobEnergy) -> 
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
+def _day_figures(d: Any) -> tuple[int, ...]:
+    return (d.energy_mwh, d.energy_measured_mwh, d.co2e_mg, d.co2e_measured_mg, d.idle_gpu_us, d.idle_cost_micros)
+
+
 def stage_job(job: NormalizedJob, rate_card: RateCard, coefficients: Coefficients | None = None) -> StagedJob:
     """`job` costed with the price points `rate_card` gives its (provider, GPU type), its energy figures under
     `coefficients` (None: the shipped file's), and hashed."""
     prices = rate_card.points_for(job.provider, job.gpu_type)
-    costing = cost_job(start_ms=_ms(job.started_at), end_ms=_ms(job.run_end), gpu_milli=job.gpu_milli,
+    run_end = job.run_end
+    costing = cost_job(start_ms=None if job.started_at is None else to_epoch_ms(job.started_at),
+                       end_ms=None if run_end is None else to_epoch_ms(run_end), gpu_milli=job.gpu_milli,
                        billed_micros=None if job.billed_cost is None else usd_to_micros(job.billed_cost),
                        prices=prices)
     energy = job_energy(costing.days, cost_micros=costing.cost_micros, measured_mwh=job.energy_mwh,
@@ -102,10 +108,6 @@ def stage_job(job: NormalizedJob, rate_card: RateCard, coefficients: Coefficient
                         coefficients=(coefficients or default_coefficients()).for_job(job.provider, job.gpu_type,
                                                                                       job.region))
     return StagedJob(job, costing, energy, content_hash(job, costing, energy))
-
-
-def _day_figures(d: Any) -> tuple[int, ...]:
-    return (d.energy_mwh, d.energy_measured_mwh, d.co2e_mg, d.co2e_measured_mg, d.idle_gpu_us, d.idle_cost_micros)
 
 
 async def write_chunk(session: AsyncSession, chunk: Sequence[StagedJob], team_ids: dict[str, uuid.UUID],
@@ -117,7 +119,8 @@ async def write_chunk(session: AsyncSession, chunk: Sequence[StagedJob], team_id
     committed. `create=False` (a recost: every job of the chunk is stored, and the lock keeps it so) skips the
     insert of new jobs.
 
-    1. The chunk's job rows are staged (COPY on PostgreSQL, executemany on SQLite).
+    1. The chunk's job rows are staged (COPY on PostgreSQL, executemany on SQLite), built as tuples straight
+       from the staged jobs.
     2. New jobs: `INSERT … SELECT … ON CONFLICT (job_id) DO NOTHING RETURNING`.
     3. When some jobs of the chunk were stored already: the stored snapshots of those whose content hash differs
        (changed jobs) are staged as leaving (`sign` -1), then their rows are updated from the staged ones
@@ -128,10 +131,12 @@ async def write_chunk(session: AsyncSession, chunk: Sequence[StagedJob], team_id
        not even `updated_at`.
     """
     await reset_staging(session, STAGED_JOBS, STAGED_SNAPSHOTS)
+    labels_as_text = (await session.connection()).dialect.name == "postgresql"  # COPY takes json as its text
     proposed = {p.job.job_id: uuid.uuid4() for p in chunk}
     team_of = {p.job.job_id: team_ids[team_name_key(p.job.team)] for p in chunk}
-    await load_staging(session, STAGED_JOBS,
-                       [job_row(p, proposed[p.job.job_id], team_of[p.job.job_id], now) for p in chunk])
+    await load_staging(session, STAGED_JOBS, JOB_ROW_COLUMNS,
+                       [job_tuple(p, proposed[p.job.job_id], team_of[p.job.job_id], now, labels_as_text)
+                        for p in chunk])
     staged = STAGED_JOBS.c
     columns = [c.name for c in STAGED_JOBS.columns]
     created: Sequence[Any] = ()
@@ -150,8 +155,8 @@ async def write_chunk(session: AsyncSession, chunk: Sequence[StagedJob], team_id
             .returning(_JOBS.c.id, _JOBS.c.job_id))).all()
     written = {job_id: pk for pk, job_id in [*created, *changed]}
     snapshots = [row for p in chunk if p.job.job_id in written
-                 for row in snapshot_rows(p, written[p.job.job_id], team_of[p.job.job_id])]
-    await load_staging(session, STAGED_SNAPSHOTS, snapshots)
+                 for row in snapshot_tuples(p, written[p.job.job_id], team_of[p.job.job_id])]
+    await load_staging(session, STAGED_SNAPSHOTS, SNAPSHOT_ROW_COLUMNS, snapshots)
     if snapshots or changed:
         await apply_rollup_delta(session, staged_snapshots())
     if changed:
@@ -165,41 +170,64 @@ async def write_chunk(session: AsyncSession, chunk: Sequence[StagedJob], team_id
     return ChunkWrite(len(created), len(changed))
 
 
+# The columns of a staged job row and of a staged snapshot row, in the order of the tuples below.
+JOB_ROW_COLUMNS = (
+    "id", "job_id", "team_id", "user_name", "model_name", "gpu_type", "gpu_milli", "provider", "status",
+    "submitted_at", "started_at", "ended_at", "observed_at", "billed_cost_micros", "cost_micros", "gpu_us",
+    "cost_source", "labels", "energy_mwh", "gpu_util_bp", "region", "content_hash", "created_at", "updated_at",
+    "energy_used_mwh", "co2e_mg", "idle_gpu_us", "idle_cost_micros", "energy_source", "energy_defaults")
+SNAPSHOT_ROW_COLUMNS = (
+    "job_pk", "day", "run_ms", "gpu_us", "cost_micros", "first_day", "month", "first_in_month", "sign",
+    "team_id", "model_key", "gpu_type_key", "provider_key", "user_key", "status_key",
+    "energy_mwh", "energy_measured_mwh", "co2e_mg", "co2e_measured_mg", "idle_gpu_us", "idle_cost_micros",
+    "util_gpu_us")
+
+
+def _labels_text(labels: dict[str, str]) -> str:
+    return json.dumps(labels, ensure_ascii=False, separators=(",", ":")) if labels else "{}"
+
+
+def job_tuple(p: StagedJob, pk: uuid.UUID, team_id: uuid.UUID, now: datetime, labels_as_text: bool) -> tuple[Any, ...]:
+    """The `jobs` row of `p` in `JOB_ROW_COLUMNS` (money as micro-USD integers), with id `pk` if it is new;
+    labels as JSON text when `labels_as_text` (a COPY), else as the dict."""
+    job, costing, energy = p.job, p.costing, p.energy
+    billed = job.billed_cost
+    return (
+        pk, job.job_id, team_id, job.user_name, job.model_name, job.gpu_type, job.gpu_milli, job.provider,
+        job.status.value, job.submitted_at, job.started_at, job.ended_at, job.observed_at,
+        None if billed is None else usd_to_micros(billed), costing.cost_micros, costing.gpu_us,
+        costing.source.value, _labels_text(job.labels) if labels_as_text else job.labels, job.energy_mwh,
+        job.gpu_util_bp, job.region, p.content_hash, now, now,
+        energy.energy_mwh, energy.co2e_mg, energy.idle_gpu_us, energy.idle_cost_micros, energy.source,
+        ",".join(energy.defaults))
+
+
 def job_row(p: StagedJob, pk: uuid.UUID, team_id: uuid.UUID, now: datetime) -> dict[str, Any]:
-    """The `jobs` row of `p` (money as micro-USD integers), with id `pk` if it is new."""
-    job, costing = p.job, p.costing
-    return {
-        "id": pk, "job_id": job.job_id, "team_id": team_id, "user_name": job.user_name,
-        "model_name": job.model_name, "gpu_type": job.gpu_type, "gpu_milli": job.gpu_milli,
-        "provider": job.provider, "status": job.status.value, "submitted_at": job.submitted_at,
-        "started_at": job.started_at, "ended_at": job.ended_at, "observed_at": job.observed_at,
-        "billed_cost_micros": None if job.billed_cost is None else usd_to_micros(job.billed_cost),
-        "cost_micros": costing.cost_micros, "gpu_us": costing.gpu_us, "cost_source": costing.source.value,
-        "labels": job.labels, "energy_mwh": job.energy_mwh, "gpu_util_bp": job.gpu_util_bp, "region": job.region,
-        "content_hash": p.content_hash, "created_at": now, "updated_at": now,
-        "energy_used_mwh": p.energy.energy_mwh, "co2e_mg": p.energy.co2e_mg, "idle_gpu_us": p.energy.idle_gpu_us,
-        "idle_cost_micros": p.energy.idle_cost_micros, "energy_source": p.energy.source,
-        "energy_defaults": ",".join(p.energy.defaults),
-    }
+    """`job_tuple` as a dict by column name, labels as the dict (for the benchmarks and tests)."""
+    return dict(zip(JOB_ROW_COLUMNS, job_tuple(p, pk, team_id, now, False), strict=True))
 
 
-def snapshot_rows(p: StagedJob, job_pk: uuid.UUID, team_id: uuid.UUID) -> list[dict[str, Any]]:
-    """The staged snapshots of one job: its days, with its rollup keys; its first day, and its first day of
-    each month, are flagged (its days come in order)."""
+def snapshot_tuples(p: StagedJob, job_pk: uuid.UUID, team_id: uuid.UUID) -> list[tuple[Any, ...]]:
+    """The staged snapshots of one job in `SNAPSHOT_ROW_COLUMNS`: its days, with its rollup keys; its first day,
+    and its first day of each month, are flagged (its days come in order)."""
     job = p.job
-    keys = {"team_id": team_id, "model_key": job.model_name or NONE_KEY,
-            "gpu_type_key": job.gpu_type or NONE_KEY, "provider_key": job.provider or NONE_KEY,
-            "user_key": job.user_name or NONE_KEY, "status_key": job.status.value}
+    keys = (team_id, job.model_name or NONE_KEY, job.gpu_type or NONE_KEY, job.provider or NONE_KEY,
+            job.user_name or NONE_KEY, job.status.value)
     rows = []
     month = None
     util_known = job.gpu_util_bp is not None
-    for i, (d, e) in enumerate(zip(p.costing.days, p.energy.days, strict=True)):
-        day_month = d.day.replace(day=1)
-        rows.append({"job_pk": job_pk, "day": d.day, "run_ms": d.run_ms, "gpu_us": d.gpu_us,
-                     "cost_micros": d.cost_micros, "first_day": int(i == 0), "month": day_month,
-                     "first_in_month": int(day_month != month), "sign": 1, **keys,
-                     "energy_mwh": e.energy_mwh, "energy_measured_mwh": e.energy_measured_mwh, "co2e_mg": e.co2e_mg,
-                     "co2e_measured_mg": e.co2e_measured_mg, "idle_gpu_us": e.idle_gpu_us,
-                     "idle_cost_micros": e.idle_cost_micros, "util_gpu_us": d.gpu_us if util_known else 0})
+    first = 1
+    for d, e in zip(p.costing.days, p.energy.days, strict=True):
+        day = d.day
+        day_month = day.replace(day=1)
+        rows.append((job_pk, day, d.run_ms, d.gpu_us, d.cost_micros, first, day_month, int(day_month != month), 1,
+                     *keys, e.energy_mwh, e.energy_measured_mwh, e.co2e_mg, e.co2e_measured_mg, e.idle_gpu_us,
+                     e.idle_cost_micros, d.gpu_us if util_known else 0))
         month = day_month
+        first = 0
     return rows
+
+
+def snapshot_rows(p: StagedJob, job_pk: uuid.UUID, team_id: uuid.UUID) -> list[dict[str, Any]]:
+    """`snapshot_tuples` as dicts by column name (for the benchmarks and tests)."""
+    return [dict(zip(SNAPSHOT_ROW_COLUMNS, row, strict=True)) for row in snapshot_tuples(p, job_pk, team_id)]
