@@ -38,15 +38,15 @@ from app.ingestion.ndjson import read_chunks  # noqa: E402
 from app.ingestion.normalize import normalize_record  # noqa: E402
 from app.ingestion.writer import StagedJob, job_tuple, snapshot_tuples, stage_job  # noqa: E402
 from app.pricing.catalog import default_catalog  # noqa: E402
-from app.pricing.resolution import RateSpan, Resolution  # noqa: E402
+from app.pricing.resolution import RateSpan  # noqa: E402
 from app.pricing.service import RateCard  # noqa: E402
 
 
 def catalog_rate_card() -> RateCard:
     """The rate card of a database holding only the bundled catalog's rates (what the start-up sync writes)."""
     catalog = default_catalog()
-    return RateCard(Resolution(RateSpan(p.provider, p.gpu_type, usd_to_micros(p.usd_per_gpu_hour),
-                                        to_epoch_ms(p.valid_from), None, False) for p in catalog.prices))
+    return RateCard(RateSpan(p.provider, p.gpu_type, usd_to_micros(p.usd_per_gpu_hour), to_epoch_ms(p.valid_from),
+                             None, False) for p in catalog.prices)
 
 
 async def _decode(blocks: list[bytes]) -> list[dict[str, Any]]:
