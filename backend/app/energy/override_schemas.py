@@ -164,8 +164,18 @@ class _Answer(BaseModel):
                                   "poll at `Location` (202).")
 
 
+_ROW = {"kind": "pue", "provider": "onprem", "gpu_type": None, "region": None, "idle_watts": None,
+        "full_watts": None, "pue": "1.300", "g_co2e_per_kwh": None, "note": "facility meter, 2026",
+        "created_by": "admin@example.com", "updated_at": "2026-12-06T12:00:00Z"}
+_RECOMPUTE = {"jobs_read": 120, "jobs_rewritten": 118, "energy_kwh_before": "5400.000000",
+              "energy_kwh_after": "4443.037975", "co2e_kg_before": "2592.000000", "co2e_kg_after": "2132.658228"}
+
+
 class OverridesSet(_Answer):
     """`set`: the overrides written (request order); `unchanged`: request indexes already in force as asked."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"set": [_ROW], "unchanged": [], "recompute": _RECOMPUTE, "operation": None}]})
 
     set: list[OverrideRead]
     unchanged: list[int]
@@ -173,6 +183,9 @@ class OverridesSet(_Answer):
 
 class OverrideRemoved(_Answer):
     """The override removed: the file's figure (or the default) is in force again."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"removed": _ROW, "recompute": _RECOMPUTE, "operation": None}]})
 
     removed: OverrideRead
 
@@ -194,6 +207,12 @@ class EnergyChangeRead(BaseModel):
 
 
 class EnergyChangeList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"changes": [{
+        "id": "0b5c9f0e-8f3a-4d83-9a55-2f6f2b1e7c11", "created_at": "2026-12-06T12:00:00Z",
+        "actor": "admin@example.com", "action": "set", "kind": "pue", "provider": "onprem", "gpu_type": "",
+        "region": "", "before": None, "after": _ROW | {"origin": "admin"}}],
+        "total": 1, "skip": 0, "limit": 50, "has_more": False}]})
+
     changes: list[EnergyChangeRead]
     total: int
     skip: int
