@@ -49,10 +49,20 @@ def test_the_dashboard_is_used_with_the_keyboard_alone(live: Live, driver) -> No
         seen.append(driver.switch_to.active_element.text.strip())
     assert seen[:6] == ["Skip to content", "jobcost", "Overview", "Explore", "Jobs", "Rate card"]
     assert "Sign out" in seen
-    # A sortable column is a button: Enter sorts.
-    header = driver.find_element(By.CSS_SELECTOR, "button[data-sort=job_id]")
-    header.send_keys(Keys.ENTER)
-    assert header.find_element(By.XPATH, "..").get_attribute("aria-sort") == "ascending"
+    # A sortable column is a button: Enter sorts (the API sorts; the table is drawn again), and the focus
+    # stays on that header so the next Enter flips it.
+    driver.execute_script("document.getElementById('main').dataset.loaded = ''")
+    driver.find_element(By.CSS_SELECTOR, "button[data-sort=gpu_hours]").send_keys(Keys.ENTER)
+    wait(driver, lambda d: d.execute_script("return document.getElementById('main').dataset.loaded") == "true")
+    assert driver.find_element(By.CSS_SELECTOR, "button[data-sort=gpu_hours]").find_element(
+        By.XPATH, "..").get_attribute("aria-sort") == "descending"  # a new column starts from its largest
+    assert driver.switch_to.active_element.get_attribute("data-sort") == "gpu_hours"
+    driver.execute_script("document.getElementById('main').dataset.loaded = ''")
+    driver.switch_to.active_element.send_keys(Keys.ENTER)
+    wait(driver, lambda d: d.execute_script("return document.getElementById('main').dataset.loaded") == "true")
+    assert driver.find_element(By.CSS_SELECTOR, "button[data-sort=gpu_hours]").find_element(
+        By.XPATH, "..").get_attribute("aria-sort") == "ascending"
+    assert "sort=gpu_hours" in driver.current_url
 
 
 @pytest.mark.parametrize("amount", ["0.000000", "0.004999", "0.005000", "1.005000", "999.994999", "999.995000",
