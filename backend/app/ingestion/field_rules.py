@@ -195,6 +195,8 @@ def parse_region(value: Any) -> str | None:
     if cleaned is None:
         return None
     folded = cleaned.casefold()
+    if folded == WILDCARD:
+        raise fail("wildcard", "'*' means any region in the energy coefficients; a job needs a real region, or none")
     if len(folded) > REGION_MAX:  # case folding can lengthen text ("ß" → "ss")
         raise fail("string_too_long", f"must be at most {REGION_MAX} characters once case-folded")
     return folded
@@ -301,6 +303,24 @@ def parse_labels(value: Any) -> dict[str, str]:
             raise fail("label_key", f"label key {clean_key!r} appears twice once trimmed")
         labels[clean_key] = item
     return dict(sorted(labels.items()))
+
+
+# `*` stands for "any provider" / "any GPU type" in a rate card and for the default in the energy coefficients: a
+# job named so would be priced and figured as the wildcard's row and look like a real provider in reports.
+WILDCARD = "*"
+
+
+def catalog_name(max_length: int) -> Any:
+    """An optional provider or GPU type: `optional_text(max_length)` that also refuses the rate cards' wildcard
+    `*` (a 422 on the field)."""
+    def check(value: Any) -> str | None:
+        cleaned = clean_text(value, max_length)
+        if cleaned == WILDCARD:
+            raise fail("wildcard", "'*' means any value in rate cards and energy coefficients; a job needs a real "
+                                   "name, or none")
+        return cleaned
+    return Annotated[str | None, BeforeValidator(check),
+                     WithJsonSchema({"anyOf": [{"type": "string", "maxLength": max_length}, {"type": "null"}]})]
 
 
 def optional_text(max_length: int) -> Any:

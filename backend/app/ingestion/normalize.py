@@ -21,6 +21,7 @@ from app.ingestion.field_rules import (
     MAX_CLOCK_SKEW,
     MAX_LABELS,
     MAX_RUN,
+    catalog_name,
     kwh_to_mwh,
     optional_text,
     parse_cost,
@@ -59,7 +60,7 @@ _INSTANT_SCHEMA = WithJsonSchema({
     "description": "RFC 3339 with an offset, e.g. 2026-01-10T08:00:00Z; kept to the millisecond, in UTC; from "
                    "1970 to at most 10 minutes ahead of the time of ingest. A blank string is the same as null."})
 OptionalName = optional_text(255)
-OptionalShortName = optional_text(64)  # gpu_type, provider
+OptionalShortName = catalog_name(64)  # gpu_type, provider: the rate cards' `*` refused
 _NAME_SCHEMA = WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 255})
 _DECIMAL_SCHEMA = WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}]})
 

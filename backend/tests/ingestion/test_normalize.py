@@ -779,3 +779,19 @@ def test_number_text_too_long_says_so() -> None:
 def test_long_running_job_names_the_default_observed_at() -> None:
     error = assert_only_error(running(started_at="2024-01-01T00:00:00Z"), "observed_at", "366")
     assert "defaults to the time of ingest" in error.message
+
+
+# --- the wildcard `*` (any provider / GPU type in rate cards, the default row of the energy coefficients) ---------
+
+
+@pytest.mark.parametrize("field", ["provider", "gpu_type", "region"])
+@pytest.mark.parametrize("value", ["*", " * "])
+def test_the_wildcard_is_not_a_name(field: str, value: str) -> None:
+    assert_only_error(record(**{field: value}), field, "'*' means any")
+
+
+@pytest.mark.parametrize(("field", "value"), [("provider", "**"), ("provider", "aws*"), ("gpu_type", "A100*"),
+                                              ("region", "eu-*")])
+def test_a_star_inside_a_name_is_only_a_character(field: str, value: str) -> None:
+    job = accepted(record(**{field: value}))
+    assert getattr(job, field) == value
