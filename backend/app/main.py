@@ -25,6 +25,7 @@ from app.db import migrate
 from app.db.dialect import serialize_startup
 from app.db.engine import begin_write, create_engine, create_sessionmaker
 from app.health.router import router as health_router
+from app.ingestion.content_hash import note_legacy_hashes
 from app.metrics.middleware import observe
 from app.metrics.pool import instrument_pool, release_pool
 from app.metrics.registry import forget_this_process, set_build_info
@@ -104,6 +105,13 @@ async def _refuse_development_admin(app: FastAPI) -> None:
             f"{', '.join(emails)}; deactivate them with `jobcost users deactivate --email EMAIL`")
 
 
+async def _check_legacy_hashes(engine: AsyncEngine) -> None:
+    """Whether jobs stored with a legacy content hash remain (app/ingestion/content_hash.py): when none do, this
+    process's ingests skip looking them up."""
+    if await note_legacy_hashes(engine):
+        logger.info("some jobs hold a legacy content hash: ingest upgrades them as they are re-sent")
+
+
 _startup_frozen = False
 
 
@@ -130,6 +138,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         if await _check_schema(engine):
             await _sync_price_catalog(app)
             await _fail_abandoned_operations(app)
+            await _check_legacy_hashes(engine)
         if settings.is_production:
             await _refuse_development_admin(app)
         logger.info("jobcost started (env=%s, database=%s)", settings.env.value, engine.url.get_backend_name())

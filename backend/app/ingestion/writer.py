@@ -5,12 +5,12 @@ chunk at a time, inside a transaction that holds the job writers' lock (`app.db.
 `write_chunk` stages the rows (COPY on PostgreSQL, executemany on SQLite) and merges them with a fixed number of
 set-based statements, however many jobs the chunk holds: new jobs are inserted, jobs stored with another content
 hash are updated and their snapshots replaced, and the rollups get the difference in the same transaction. A job
-whose content hash is unchanged is never written.
+whose content hash is unchanged is never written; one stored with a legacy hash that matches counts as unchanged
+too, and only its stored hash is replaced by the current form (`app.ingestion.content_hash`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from collections.abc import Sequence
@@ -30,6 +30,7 @@ from app.db.staging import STAGED_JOBS, STAGED_SNAPSHOTS, load_staging, reset_st
 from app.db.types import usd_to_micros
 from app.energy.coefficients import Coefficients, default_coefficients
 from app.energy.figures import JobEnergy, job_energy
+from app.ingestion.content_hash import content_hash, upgrade_legacy_hashes
 from app.ingestion.costing import JobCosting, cost_job, to_epoch_ms
 from app.ingestion.normalize import NormalizedJob
 from app.pricing.service import RateCard
@@ -65,38 +66,9 @@ class ChunkWrite:
     updated: int
 
 
-def _ms(value: datetime | None) -> int | None:
-    return None if value is None else to_epoch_ms(value)
-
-
-def content_hash(job: NormalizedJob, costing: JobCosting, energy: JobEnergy) -> str:
-    """SHA-256 of everything an ingest writes for `job`: the normalised record (team by its key, the resolved
-    `observed_at`), its costing and its energy figures. Equal hashes mean re-ingesting changes nothing; a new
-    price in the rate card changes the costing and so the hash, a new coefficient the figures. Energy, utilisation
-    and region as sent join the document only when the record has one of them."""
-    document: list[Any] = [
-        job.job_id, team_name_key(job.team), job.status.value, job.model_name, job.gpu_type, job.gpu_milli,
-        job.provider, job.user_name, _ms(job.submitted_at), _ms(job.started_at), _ms(job.ended_at),
-        _ms(job.observed_at), job.labels,
-        # A billed cost is the costing's cost with source "billed": hashed once, through the costing.
-        costing.cost_micros, costing.source.value, costing.gpu_us,
-        [[d.day.isoformat(), d.run_ms, d.gpu_us, d.cost_micros] for d in costing.days],
-        [energy.energy_mwh, energy.co2e_mg, energy.source, energy.idle_gpu_us, energy.idle_cost_micros,
-         list(energy.defaults), [list(_day_figures(d)) for d in energy.days]],
-    ]
-    if job.energy_mwh is not None or job.gpu_util_bp is not None or job.region is not None:
-        document.append({"energy_mwh": job.energy_mwh, "gpu_util_bp": job.gpu_util_bp, "region": job.region})
-    encoded = json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
-
-
-def _day_figures(d: Any) -> tuple[int, ...]:
-    return (d.energy_mwh, d.energy_measured_mwh, d.co2e_mg, d.co2e_measured_mg, d.idle_gpu_us, d.idle_cost_micros)
-
-
 def stage_job(job: NormalizedJob, rate_card: RateCard, coefficients: Coefficients | None = None) -> StagedJob:
     """`job` costed with the price points `rate_card` gives its (provider, GPU type), its energy figures under
-    `coefficients` (None: the shipped file's), and hashed."""
+    `coefficients` (None: the shipped file's), and hashed (`app.ingestion.content_hash.content_hash`)."""
     prices = rate_card.points_for(job.provider, job.gpu_type)
     run_end = job.run_end
     costing = cost_job(start_ms=None if job.started_at is None else to_epoch_ms(job.started_at),
@@ -111,16 +83,19 @@ def stage_job(job: NormalizedJob, rate_card: RateCard, coefficients: Coefficient
 
 
 async def write_chunk(session: AsyncSession, chunk: Sequence[StagedJob], team_ids: dict[str, uuid.UUID],
-                      now: datetime, *, create: bool = True) -> ChunkWrite:
+                      now: datetime, *, create: bool = True, legacy: bool = True) -> ChunkWrite:
     """Write one chunk (sorted by job_id, no id twice) through the staging tables. `team_ids` maps each job's
     team name key to its team's id; `now` is the `created_at`/`updated_at` of the rows written. The caller's
     transaction must hold the job writers' lock (`serialize_job_writers`): the statements below each see the rows
     as they are when they run, so the merges of two writers must not interleave. The session is flushed, never
     committed. `create=False` (a recost: every job of the chunk is stored, and the lock keeps it so) skips the
-    insert of new jobs.
+    insert of new jobs. `legacy=False` (a recost, which compared the stored hashes itself) skips the lookup of
+    legacy hashes.
 
     1. The chunk's job rows are staged (COPY on PostgreSQL, executemany on SQLite), built as tuples straight
-       from the staged jobs.
+       from the staged jobs. Unless the engine is known to hold no legacy hash, the chunk's stored jobs with a
+       legacy hash are looked up (one query) and those whose legacy hash matches get the current form
+       (`app.ingestion.content_hash.upgrade_legacy_hashes`: one executemany; the rows are otherwise untouched).
     2. New jobs: `INSERT … SELECT … ON CONFLICT (job_id) DO NOTHING RETURNING`.
     3. When some jobs of the chunk were stored already: the stored snapshots of those whose content hash differs
        (changed jobs) are staged as leaving (`sign` -1), then their rows are updated from the staged ones
@@ -138,6 +113,8 @@ async def write_chunk(session: AsyncSession, chunk: Sequence[StagedJob], team_id
                        [job_tuple(p, proposed[p.job.job_id], team_of[p.job.job_id], now, labels_as_text)
                         for p in chunk])
     staged = STAGED_JOBS.c
+    if legacy:
+        await upgrade_legacy_hashes(session, chunk, staged.job_id)
     columns = [c.name for c in STAGED_JOBS.columns]
     created: Sequence[Any] = ()
     if create:

@@ -10,7 +10,9 @@ jobs by default) at a time. Each chunk is one transaction of its own that
    reads every job's GPU type and provider again from what was sent (`reread_names`: an alias changed since the
    job was ingested applies) and re-costs it with the card,
 4. writes the jobs whose content hash changed through `write_chunk`: their rows, snapshots (old out, new in)
-   and the rollup deltas, so reports never see a half-recosted job. Unchanged jobs are not written at all.
+   and the rollup deltas, so reports never see a half-recosted job. Unchanged jobs are not written at all, except
+   that a job stored with a legacy hash that still matches (`app.ingestion.content_hash`) gets the current form
+   of its hash, nothing else (one executemany for the chunk).
 
 Recosting is idempotent: run twice, the second run changes nothing. Ingest takes the same lock before it loads
 the rate card, so a job written while a recost runs is costed either by the new card (ingested after the
@@ -34,6 +36,7 @@ from app.db.engine import begin_write
 from app.db.models.team import team_name_key
 from app.db.types import micros_to_usd
 from app.energy.overrides import load_coefficients
+from app.ingestion.content_hash import matches, upgrade_hashes
 from app.ingestion.normalize import reread_names
 from app.ingestion.writer import stage_job, write_chunk
 from app.metrics.registry import RECOST_JOBS, RECOSTS
@@ -168,6 +171,7 @@ class Recoster:
         coefficients = await load_coefficients(session)
         report = cursor.report
         changed = []
+        upgrades: list[tuple[str, str, str]] = []
         team_ids = {}
         for row in rows:
             staged = stage_job(reread_names(normalized_job(row), names), rate_card, coefficients)
@@ -183,12 +187,17 @@ class Recoster:
             report.energy_after_mwh += staged.energy.energy_mwh
             report.co2e_before_mg += row.co2e_mg or 0
             report.co2e_after_mg += staged.energy.co2e_mg
-            if staged.content_hash != row.content_hash:
+            if staged.content_hash == row.content_hash:
+                continue
+            if matches(staged, row.content_hash):  # stored with a legacy hash, and unchanged
+                upgrades.append((row.job_id, row.content_hash, staged.content_hash))
+            else:
                 report.jobs_rewritten += 1
                 changed.append(staged)
                 team_ids[team_name_key(row.team_name)] = row.team_id
+        await upgrade_hashes(session, upgrades)
         if changed:
-            await write_chunk(session, changed, team_ids, utcnow(), create=False)
+            await write_chunk(session, changed, team_ids, utcnow(), create=False, legacy=False)
 
 
 def _condition(scopes: Sequence[RecostScope] | ColumnElement[bool]) -> ColumnElement[bool]:
