@@ -5,7 +5,8 @@ Steps, as `app.ingestion` runs them: (1) decode, `read_chunks` over the NDJSON b
 with exact decimals); (2) validate, `normalize_record`; (3) cost and hash, `stage_job` (costing, energy figures,
 content hash); (4) rows, the COPY records of the staged jobs and snapshots (`job_tuple`, `snapshot_tuples`) as
 `write_chunk` hands them to asyncpg, every job new. The rate card is the bundled catalog's, the names its
-aliases, as a fresh database has them. `--profile` adds a cProfile of the four steps (own time, top functions).
+aliases, as a fresh database has them. Then the content hash alone, its legacy and current forms over the same
+staged jobs. `--profile` adds a cProfile of the four steps (own time, top functions).
 
     .venv/bin/python bench/per_record.py --jobs 100000 [--profile]
 """
@@ -33,6 +34,7 @@ import synthetic as s  # noqa: E402
 
 from app.db.models.team import team_name_key  # noqa: E402
 from app.db.types import usd_to_micros  # noqa: E402
+from app.ingestion.content_hash import content_hash, legacy_content_hash  # noqa: E402
 from app.ingestion.costing import to_epoch_ms  # noqa: E402
 from app.ingestion.ndjson import read_chunks  # noqa: E402
 from app.ingestion.normalize import normalize_record  # noqa: E402
@@ -106,6 +108,17 @@ def run(n: int, seed: int, profile: bool, top: int) -> None:
         print(f"  {label:10s} {seconds:7.2f} s  {n / seconds:>10,.0f} records/s  {seconds / total:5.1%}")
     print(f"  {'all':10s} {total:7.2f} s  {n / total:>10,.0f} records/s  ({len(rows[0]):,} job rows, "
           f"{len(rows[1]):,} snapshot rows)")
+    # The content hash alone, both forms over the same staged jobs (app/ingestion/content_hash.py): its share of
+    # cost+hash, measured in one process whatever the load of the box.
+    timings = {}
+    for label, digest in (("legacy SHA-256 JSON", legacy_content_hash), ("current b2: repr", content_hash)):
+        gc.collect()
+        started = time.perf_counter()
+        for p in staged:
+            digest(p.job, p.costing, p.energy)
+        timings[label] = time.perf_counter() - started
+    print("  content hash alone: " + ", ".join(f"{label} {seconds / n * 1e6:.1f} µs/job"
+                                               for label, seconds in timings.items()))
     if profiler:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
