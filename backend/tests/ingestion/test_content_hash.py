@@ -165,7 +165,7 @@ def test_each_energy_day_figure_changes_the_hash(name: str, day: int) -> None:
 
 
 def _coefficient_variants() -> list[Coefficients]:
-    """The shipped coefficients, then each with one coefficient the job below uses moved (by a step its figures show)."""
+    """The shipped coefficients, then each with one coefficient the job below uses moved (by a step it shows)."""
     c = default_coefficients()
     gpu = c.gpus["H100"]
     return [c,

@@ -55,8 +55,9 @@ class Job(UUIDPrimaryKey, Timestamps, Base):
     """One unit of compute work, keyed by its external `job_id`.
 
     Exact integer storage: `gpu_milli` is GPUs × 1000, `gpu_us` is GPU-microseconds (gpu_milli × run ms),
-    money columns are micro-USD (`Micros`). `content_hash` is the hash of the normalised record: equal hash
-    means an ingest changes nothing. Energy and efficiency as the record carried them (null when it did not):
+    money columns are micro-USD (`Micros`). `content_hash` is the hash of the normalised record, its costing and
+    energy figures (`b2:` + 60 hex digits, or a legacy 64-hex SHA-256: `app/ingestion/content_hash.py`): equal
+    hash means an ingest changes nothing. Energy and efficiency as the record carried them (null when it did not):
     `energy_mwh` is measured energy of the whole job in integer milliwatt-hours (1 kWh = 1,000,000 mWh, at most
     10,000,000 kWh), `gpu_util_bp` the mean GPU utilisation in ten-thousandths (0..10,000), `region` the
     case-folded region or data-centre name.
