@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -107,9 +109,15 @@ async def _refuse_development_admin(app: FastAPI) -> None:
 
 async def _check_legacy_hashes(engine: AsyncEngine) -> None:
     """Whether jobs stored with a legacy content hash remain (app/ingestion/content_hash.py): when none do, this
-    process's ingests skip looking them up."""
-    if await note_legacy_hashes(engine):
-        logger.info("some jobs hold a legacy content hash: ingest upgrades them as they are re-sent")
+    process's ingests skip looking them up. Run beside the service, not before it: with none left the check reads
+    all of `jobs` (seconds at millions of jobs), and until it answers ingest looks them up per chunk, which is only
+    slower. A failure (the database unreachable) is logged and changes nothing."""
+    try:
+        if await note_legacy_hashes(engine):
+            logger.info("some jobs hold a legacy content hash: ingest upgrades them as they are re-sent")
+    except Exception as exc:  # noqa: BLE001 - a best-effort optimisation must not take the service down
+        logger.warning("could not check for legacy content hashes (%s); ingest keeps looking them up",
+                       type(exc).__name__)
 
 
 _startup_frozen = False
@@ -134,11 +142,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.operation_tasks = OperationTasks()
     instrument_pool(engine)
     alert_timer = AlertTimer(app.state.sessionmaker, settings)
+    legacy_check: asyncio.Task[None] | None = None
     try:
         if await _check_schema(engine):
             await _sync_price_catalog(app)
             await _fail_abandoned_operations(app)
-            await _check_legacy_hashes(engine)
+            legacy_check = asyncio.create_task(_check_legacy_hashes(engine), name="jobcost-legacy-hash-check")
         if settings.is_production:
             await _refuse_development_admin(app)
         logger.info("jobcost started (env=%s, database=%s)", settings.env.value, engine.url.get_backend_name())
@@ -148,6 +157,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await alert_timer.stop()
         await app.state.operation_tasks.cancel_all()  # each records its operation as failed
     finally:
+        if legacy_check is not None:
+            legacy_check.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await legacy_check
         await alert_timer.stop()
         await engine.dispose()
         release_pool(engine)

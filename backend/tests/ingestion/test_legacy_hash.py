@@ -181,3 +181,27 @@ async def test_an_engine_known_to_hold_no_legacy_hash_skips_the_lookup(
         assert len(lookups) == 1  # never checked: looked up, which is always safe
     finally:
         await engine.dispose()
+
+
+async def test_the_services_start_up_check_notes_a_database_without_legacy_hashes_and_survives_an_error(
+        fresh_db: ScratchDatabase, caplog: pytest.LogCaptureFixture) -> None:
+    from app.ingestion.content_hash import _legacy_free
+    from app.main import _check_legacy_hashes
+
+    engine = create_engine(make_settings(fresh_db.url))
+    try:
+        sessionmaker = create_sessionmaker(engine)
+        await _ingest(sessionmaker, _jobs("new-1"))  # current hashes only
+        await _check_legacy_hashes(engine)
+        assert _legacy_free.get(engine.sync_engine) is True
+    finally:
+        await engine.dispose()
+    # An engine whose database cannot be read: logged as a warning, nothing raised, nothing remembered.
+    broken = create_engine(make_settings("sqlite+aiosqlite:////nonexistent-dir/jobcost.db"))
+    try:
+        with caplog.at_level("WARNING", logger="jobcost"):
+            await _check_legacy_hashes(broken)
+        assert any("legacy content hashes" in r.getMessage() for r in caplog.records)
+        assert broken.sync_engine not in _legacy_free
+    finally:
+        await broken.dispose()
