@@ -148,6 +148,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             await _sync_price_catalog(app)
             await _fail_abandoned_operations(app)
             legacy_check = asyncio.create_task(_check_legacy_hashes(engine), name="jobcost-legacy-hash-check")
+        app.state.legacy_hash_check = legacy_check  # awaitable by whoever needs the engine quiet (pool tests)
         if settings.is_production:
             await _refuse_development_admin(app)
         logger.info("jobcost started (env=%s, database=%s)", settings.env.value, engine.url.get_backend_name())
