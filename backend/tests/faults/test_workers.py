@@ -51,6 +51,11 @@ async def test_two_workers_start_together_and_both_ingest(empty_db: ScratchDatab
         for round_ in range(MAX_ROUNDS):  # until both workers served a client (the kernel picks who accepts)
             clients = [httpx.AsyncClient(base_url=service.base_url, timeout=60) for _ in range(CLIENTS)]
             try:
+                # Connect one client at a time, a moment apart: asyncio accepts every pending connection at each
+                # wake-up, so six opened at once all go to whichever worker woke first, round after round.
+                for client in clients:
+                    assert (await client.get("/health")).status_code == 200
+                    await asyncio.sleep(0.05)
                 ids = [[f"w{round_}-{c}-{n}" for n in range(BATCH)] for c in range(CLIENTS)]
                 responses = await asyncio.gather(*(
                     client.post(INGEST, json={"jobs": [job(i) for i in batch]}, headers=headers)
